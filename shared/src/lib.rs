@@ -1,0 +1,13 @@
+//! feedgate core: every rule of the indicator export service, the query language, the list
+//! formats and the credential decisions. No I/O happens here except in the store adapters and
+//! the HTTP glue; everything else is pure and testable with plain values.
+
+pub mod auth;
+pub mod export;
+pub mod format;
+pub mod http;
+pub mod indicator;
+pub mod instant;
+pub mod query;
+
+pub use indicator::{Dataset, Indicator, IndicatorType};

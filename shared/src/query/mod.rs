@@ -1,0 +1,1 @@
+//! The `q` language (spec/query.md): parser and evaluator. Being written.
