@@ -314,7 +314,8 @@ mod tests {
         let b = ind(
             json!({"value":"b","type":"IP","fields":{"expiration":"2099-01-01T00:00:00Z","expirationStatus":"expired"}}),
         );
-        let c = ind(json!({"value":"c","type":"IP","fields":{"expiration":"2001-01-01T00:00:00Z"}}));
+        let c =
+            ind(json!({"value":"c","type":"IP","fields":{"expiration":"2001-01-01T00:00:00Z"}}));
         let d = ind(json!({"value":"d","type":"IP","fields":{"expiration":"soon"}}));
         assert!(!a.is_expired(now));
         assert!(b.is_expired(now));
@@ -325,7 +326,8 @@ mod tests {
     #[test]
     fn expires_at_the_instant_itself() {
         let at = Instant::parse("2026-01-01T00:00:00Z").expect("at");
-        let i = ind(json!({"value":"a","type":"IP","fields":{"expiration":"2026-01-01T00:00:00Z"}}));
+        let i =
+            ind(json!({"value":"a","type":"IP","fields":{"expiration":"2026-01-01T00:00:00Z"}}));
         assert!(i.is_expired(at));
         assert!(!i.is_expired(at.add_nanos(-1)));
     }
@@ -344,7 +346,8 @@ mod tests {
 
     #[test]
     fn lookup_prefers_top_level_even_when_falsy() {
-        let i = ind(json!({"value":"x","type":"IP","fields":{"n":0},"custom_fields":{"n":5,"m":6}}));
+        let i =
+            ind(json!({"value":"x","type":"IP","fields":{"n":0},"custom_fields":{"n":5,"m":6}}));
         assert_eq!(i.lookup("n"), Some(&json!(0)));
         assert_eq!(i.lookup("m"), Some(&json!(6)));
         assert_eq!(i.lookup("z"), None);

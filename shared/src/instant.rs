@@ -87,9 +87,7 @@ fn parse_date(text: &str) -> Option<Instant> {
     let day: u8 = digits(&text[8..10])?;
     let month = time::Month::try_from(month).ok()?;
     let date = time::Date::from_calendar_date(year, month, day).ok()?;
-    Some(Instant(
-        date.midnight().assume_utc().unix_timestamp_nanos(),
-    ))
+    Some(Instant(date.midnight().assume_utc().unix_timestamp_nanos()))
 }
 
 fn digits<T: std::str::FromStr>(text: &str) -> Option<T> {

@@ -9,5 +9,6 @@ pub mod http;
 pub mod indicator;
 pub mod instant;
 pub mod query;
+pub mod sample;
 
 pub use indicator::{Dataset, Indicator, IndicatorType};
