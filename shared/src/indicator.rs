@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -31,7 +30,7 @@ pub enum IndicatorType {
     /// `File`.
     File,
     /// Any other (custom) type, kept verbatim.
-    Other(String),
+    Other(Box<str>),
 }
 
 impl IndicatorType {
@@ -71,7 +70,7 @@ impl FromStr for IndicatorType {
             "DomainGlob" => Self::DomainGlob,
             "Email" => Self::Email,
             "File" => Self::File,
-            other => Self::Other(other.to_owned()),
+            other => Self::Other(other.into()),
         })
     }
 }
@@ -83,14 +82,39 @@ impl fmt::Display for IndicatorType {
 }
 
 /// Expiry as derived once from the stored fields, so selection does not look it up per poll.
+/// Kept small and inline: selection reads it for every indicator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expiry {
     /// Neither `expirationStatus` nor a parseable `expiration`: always active.
     Never,
     /// `expirationStatus` stored explicitly (as XSOAR exports do): `true` when `expired`.
     Explicit(bool),
-    /// Expired from this instant on.
-    At(Instant),
+    /// Expired from this instant on (Unix seconds and nanoseconds, UTC).
+    At(i64, u32),
+}
+
+impl Expiry {
+    fn at(instant: Instant) -> Self {
+        let nanos = instant.unix_nanos();
+        let secs = nanos.div_euclid(1_000_000_000);
+        let frac = nanos.rem_euclid(1_000_000_000) as u32;
+        match i64::try_from(secs) {
+            Ok(secs) => Self::At(secs, frac),
+            Err(_) => Self::Never,
+        }
+    }
+}
+
+/// Fields live behind one pointer so the record the export loop walks stays one cache line.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Extra {
+    fields: Map<String, Value>,
+    custom_fields: Option<Map<String, Value>>,
+}
+
+fn empty_map() -> &'static Map<String, Value> {
+    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(Map::new)
 }
 
 /// One stored indicator: value, type, top-level fields (in stored order) and custom fields.
@@ -99,11 +123,11 @@ enum Expiry {
 /// shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Indicator {
-    value: String,
+    value: Box<str>,
     kind: IndicatorType,
-    fields: Map<String, Value>,
-    custom_fields: Option<Map<String, Value>>,
     expiry: Expiry,
+    /// `None` when the indicator has neither fields nor custom fields.
+    extra: Option<Box<Extra>>,
 }
 
 impl Indicator {
@@ -120,12 +144,17 @@ impl Indicator {
         custom_fields: Option<Map<String, Value>>,
     ) -> Self {
         let expiry = derive_expiry(&fields);
+        let extra = (!fields.is_empty() || custom_fields.is_some()).then(|| {
+            Box::new(Extra {
+                fields,
+                custom_fields,
+            })
+        });
         Self {
-            value: value.into(),
+            value: value.into().into_boxed_str(),
             kind,
-            fields,
-            custom_fields,
             expiry,
+            extra,
         }
     }
 
@@ -141,22 +170,25 @@ impl Indicator {
 
     /// Top-level fields in stored order (`sourceBrands`, `tags`, `score`, ...).
     pub fn fields(&self) -> &Map<String, Value> {
-        &self.fields
+        match &self.extra {
+            Some(extra) => &extra.fields,
+            None => empty_map(),
+        }
     }
 
     /// Custom fields, when the indicator has them.
     pub fn custom_fields(&self) -> Option<&Map<String, Value>> {
-        self.custom_fields.as_ref()
+        self.extra.as_ref().and_then(|e| e.custom_fields.as_ref())
     }
 
     /// A top-level field by exact name.
     pub fn field(&self, name: &str) -> Option<&Value> {
-        self.fields.get(name)
+        self.extra.as_ref().and_then(|e| e.fields.get(name))
     }
 
     /// A custom field by exact name.
     pub fn custom_field(&self, name: &str) -> Option<&Value> {
-        self.custom_fields.as_ref().and_then(|c| c.get(name))
+        self.custom_fields().and_then(|c| c.get(name))
     }
 
     /// Export lookup (`fi`): the top-level field whatever its value, else the custom field.
@@ -170,7 +202,10 @@ impl Indicator {
         match self.expiry {
             Expiry::Never => false,
             Expiry::Explicit(expired) => expired,
-            Expiry::At(at) => at <= now,
+            Expiry::At(secs, nanos) => {
+                Instant::from_unix_nanos(i128::from(secs) * 1_000_000_000 + i128::from(nanos))
+                    <= now
+            }
         }
     }
 
@@ -186,16 +221,17 @@ impl Indicator {
     /// The whole stored object as exported with `fi=all`: `value`, `indicator_type`, the
     /// top-level fields in stored order, then `CustomFields` when present.
     pub fn to_export_object(&self) -> Map<String, Value> {
-        let mut out = Map::with_capacity(self.fields.len() + 3);
-        out.insert("value".into(), Value::String(self.value.clone()));
+        let fields = self.fields();
+        let mut out = Map::with_capacity(fields.len() + 3);
+        out.insert("value".into(), Value::String(self.value.to_string()));
         out.insert(
             "indicator_type".into(),
             Value::String(self.kind.as_str().to_owned()),
         );
-        for (k, v) in &self.fields {
+        for (k, v) in fields {
             out.entry(k.clone()).or_insert_with(|| v.clone());
         }
-        if let Some(custom) = &self.custom_fields {
+        if let Some(custom) = self.custom_fields() {
             out.insert("CustomFields".into(), Value::Object(custom.clone()));
         }
         out
@@ -210,7 +246,7 @@ fn derive_expiry(fields: &Map<String, Value>) -> Expiry {
         };
     }
     match fields.get("expiration") {
-        Some(Value::String(s)) => Instant::parse(s).map_or(Expiry::Never, Expiry::At),
+        Some(Value::String(s)) => Instant::parse(s).map_or(Expiry::Never, Expiry::at),
         _ => Expiry::Never,
     }
 }
@@ -234,7 +270,10 @@ pub struct IndicatorRecord {
 
 impl From<IndicatorRecord> for Indicator {
     fn from(r: IndicatorRecord) -> Self {
-        let kind = r.kind.parse().unwrap_or(IndicatorType::Other(r.kind));
+        let kind = match r.kind.parse() {
+            Ok(kind) => kind,
+            Err(never) => match never {},
+        };
         Indicator::with_fields(r.value, kind, r.fields, r.custom_fields)
     }
 }
@@ -242,10 +281,10 @@ impl From<IndicatorRecord> for Indicator {
 impl From<&Indicator> for IndicatorRecord {
     fn from(i: &Indicator) -> Self {
         Self {
-            value: i.value.clone(),
+            value: i.value.to_string(),
             kind: i.kind.as_str().to_owned(),
-            fields: i.fields.clone(),
-            custom_fields: i.custom_fields.clone(),
+            fields: i.fields().clone(),
+            custom_fields: i.custom_fields().cloned(),
         }
     }
 }
@@ -259,40 +298,6 @@ impl Serialize for Indicator {
 impl<'de> Deserialize<'de> for Indicator {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         IndicatorRecord::deserialize(d).map(Indicator::from)
-    }
-}
-
-/// An immutable snapshot of the indicator set in export order, with the version it was read at.
-#[derive(Debug, Clone)]
-pub struct Dataset {
-    indicators: Arc<[Indicator]>,
-    version: u64,
-    modified: Instant,
-}
-
-impl Dataset {
-    /// A dataset of `indicators` (in export order) at `version`, last changed at `modified`.
-    pub fn new(indicators: impl Into<Arc<[Indicator]>>, version: u64, modified: Instant) -> Self {
-        Self {
-            indicators: indicators.into(),
-            version,
-            modified,
-        }
-    }
-
-    /// The indicators in export order.
-    pub fn indicators(&self) -> &[Indicator] {
-        &self.indicators
-    }
-
-    /// The dataset version; it changes on every write.
-    pub fn version(&self) -> u64 {
-        self.version
-    }
-
-    /// When the data last changed.
-    pub fn modified(&self) -> Instant {
-        self.modified
     }
 }
 
@@ -342,6 +347,11 @@ mod tests {
             text,
             r#"{"value":"x","indicator_type":"Custom","b":1,"a":null,"CustomFields":{"c":[1]}}"#
         );
+    }
+
+    #[test]
+    fn the_record_stays_one_cache_line() {
+        assert!(std::mem::size_of::<Indicator>() <= 64);
     }
 
     #[test]

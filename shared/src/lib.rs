@@ -3,6 +3,7 @@
 //! the HTTP glue; everything else is pure and testable with plain values.
 
 pub mod auth;
+pub mod dataset;
 pub mod export;
 pub mod format;
 pub mod http;
@@ -11,4 +12,5 @@ pub mod instant;
 pub mod query;
 pub mod sample;
 
-pub use indicator::{Dataset, Indicator, IndicatorType};
+pub use dataset::Dataset;
+pub use indicator::{Indicator, IndicatorType};

@@ -1,8 +1,8 @@
 //! From a validated request and a dataset to the body and its sizes (§5–§11).
 
+use crate::dataset::Dataset;
 use crate::export::args::{ExportRequest, Format};
-use crate::format::{self, EMPTY_LIST_COMMENT};
-use crate::indicator::{Dataset, Indicator};
+use crate::format::{self, EMPTY_LIST_COMMENT, Selection};
 use crate::instant::Instant;
 
 /// A rendered list, before headers.
@@ -54,16 +54,14 @@ pub fn render(
     dataset: &Dataset,
     now: Instant,
 ) -> Result<Rendered, RenderError> {
-    let all = dataset.indicators();
-    let indices = req.query.query().select(all, now);
-    let selection: Vec<&Indicator> = indices.iter().map(|&i| &all[i as usize]).collect();
-    render_selection(req, &selection)
+    let positions = req.query.query().select(dataset.indicators(), now);
+    render_selection(req, &Selection::new(dataset, &positions))
 }
 
 /// Renders an already selected list of indicators (in export order).
 pub fn render_selection(
     req: &ExportRequest<'_>,
-    selection: &[&Indicator],
+    selection: &Selection<'_>,
 ) -> Result<Rendered, RenderError> {
     let selected = selection.len() as u64;
     let mut body = Vec::new();

@@ -5,14 +5,14 @@ use std::io::{self, Write};
 use serde_json::{Map, Value};
 
 use crate::export::args::ExportRequest;
+use crate::format::Selection;
 use crate::format::fields::{self, CellValue};
-use crate::indicator::Indicator;
 
 /// Writes the CSV rows for the selection window; returns the number of rows (header
 /// excluded). Nothing at all is written when there are no rows.
 pub fn write<W: Write>(
     out: &mut W,
-    selection: &[&Indicator],
+    selection: &Selection<'_>,
     req: &ExportRequest<'_>,
 ) -> io::Result<u64> {
     // Values with C0 characters would break the row structure for naive consumers: dropped.

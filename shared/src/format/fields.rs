@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use crate::export::args::{ExportRequest, FieldList};
+use crate::format::Selection;
 use crate::indicator::{Indicator, IndicatorType};
 
 /// What a column holds.
@@ -57,7 +58,7 @@ pub fn columns(list: &FieldList) -> Option<Vec<Column>> {
 
 /// The indicators at positions `[s, s+n)` of the selection with a non-empty value.
 pub fn window<'a>(
-    selection: &'a [&'a Indicator],
+    selection: &Selection<'a>,
     req: &ExportRequest<'_>,
 ) -> impl Iterator<Item = &'a Indicator> + 'a {
     let start = usize::try_from(req.offset).unwrap_or(usize::MAX);
@@ -66,7 +67,6 @@ pub fn window<'a>(
         .iter()
         .skip(start)
         .take(take)
-        .copied()
         .filter(|i| !i.value().is_empty())
 }
 

@@ -5,13 +5,13 @@ use std::io::{self, Write};
 use serde_json::Value;
 
 use crate::export::args::ExportRequest;
+use crate::format::Selection;
 use crate::format::fields::{self, CellValue};
-use crate::indicator::Indicator;
 
 /// Writes the JSON array for the selection window; returns the number of objects.
 pub fn write<W: Write>(
     out: &mut W,
-    selection: &[&Indicator],
+    selection: &Selection<'_>,
     req: &ExportRequest<'_>,
 ) -> io::Result<u64> {
     let columns = fields::columns(&req.fields);

@@ -2,20 +2,34 @@
 //!
 //! The text format deduplicates every line it produces (§7.5) before it windows them. Lines
 //! never contain LF (values with C0 characters are dropped first), so the buffer is the
-//! joined body itself, and the set of seen lines is a table of `u32` offsets into it: about
-//! five bytes per distinct line instead of a copy of every line.
+//! joined body itself, and the set of seen lines is a table of `u32` offsets into it.
+//!
+//! Most lines are *verbatim*: the stored value itself. In a dataset whose values are distinct
+//! (every store's), two verbatim lines never repeat each other, so they skip the table: a
+//! verbatim line only has to be checked against the (few) rewritten lines seen before it,
+//! and a rewritten line against those plus a bitmap of the verbatim lines already written,
+//! found through the dataset's value index. That keeps the hot path out of a million-entry
+//! hash table.
 
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
+use crate::dataset::{Dataset, ValueIndex};
+use crate::indicator::Indicator;
+
 /// Deduplicating, windowing line writer: lines `[offset, offset + limit)` of the distinct
 /// lines pushed, joined with LF.
 #[derive(Debug)]
-pub struct LineWindow {
+pub struct LineWindow<'a> {
     buf: Vec<u8>,
+    /// Offsets of the lines that went through the table.
     seen: HashTable<u32>,
     hasher: foldhash::fast::FixedState,
+    /// Set when verbatim lines may skip the table.
+    verbatim: Option<Verbatim<'a>>,
+    /// With collapsing: offsets of every earlier line that could equal a collapsed line.
+    address_like: Option<HashTable<u32>>,
     /// Distinct lines seen so far.
     distinct: u64,
     offset: u64,
@@ -25,14 +39,45 @@ pub struct LineWindow {
     overflow: bool,
 }
 
-impl LineWindow {
+#[derive(Debug)]
+struct Verbatim<'a> {
+    indicators: &'a [Indicator],
+    index: &'a ValueIndex,
+    /// Bit `p` set once the value of indicator `p` was written verbatim.
+    written: Vec<u64>,
+}
+
+impl<'a> LineWindow<'a> {
     /// A writer serving `limit` distinct lines after skipping `offset`, sized for about
-    /// `lines` lines of `bytes` total bytes.
-    pub fn new(offset: u64, limit: u64, lines: usize, bytes: usize) -> Self {
+    /// `bytes` bytes of output, over lines drawn from `dataset`.
+    pub fn new(offset: u64, limit: u64, bytes: usize, dataset: Option<&'a Dataset>) -> Self {
+        Self::with_collapsed(offset, limit, bytes, dataset, false)
+    }
+
+    /// Like [`LineWindow::new`]; with `collapsed_tail`, collapsed lines will follow the
+    /// ordinary ones through [`LineWindow::push_collapsed`], so ordinary lines that look like
+    /// addresses are remembered for them.
+    pub fn with_collapsed(
+        offset: u64,
+        limit: u64,
+        bytes: usize,
+        dataset: Option<&'a Dataset>,
+        collapsed_tail: bool,
+    ) -> Self {
+        let verbatim = dataset.and_then(|d| {
+            d.value_index().map(|index| Verbatim {
+                indicators: d.indicators(),
+                index,
+                written: vec![0; d.indicators().len().div_ceil(64)],
+            })
+        });
         Self {
             buf: Vec::with_capacity(bytes),
-            seen: HashTable::with_capacity(lines),
+            // Rewritten lines (URLs losing a scheme, glob bases) are a minority; start there.
+            seen: HashTable::with_capacity(bytes / 64),
             hasher: foldhash::fast::FixedState::with_seed(0x6665_6564_6761_7465),
+            verbatim,
+            address_like: collapsed_tail.then(HashTable::new),
             distinct: 0,
             offset,
             end: offset.saturating_add(limit),
@@ -46,21 +91,115 @@ impl LineWindow {
         self.distinct >= self.end
     }
 
+    /// Adds the stored value of the indicator at `position` of the dataset, unchanged.
+    pub fn push_verbatim(&mut self, line: &str, position: u32) {
+        if self.is_full() {
+            return;
+        }
+        let Some(verbatim) = &self.verbatim else {
+            self.push(line);
+            return;
+        };
+        // Only rewritten lines live in the table; an empty table means no repeat is possible.
+        if !self.seen.is_empty() && self.find(line).is_some() {
+            return;
+        }
+        let (word, bit) = (position as usize / 64, position % 64);
+        if let Some(w) = verbatim.written.get(word).copied() {
+            if let Some(start) = self.append(line) {
+                if let Some(v) = &mut self.verbatim {
+                    v.written[word] = w | (1 << bit);
+                }
+                self.remember_address_like(line, start);
+            }
+        } else {
+            // A position outside the dataset: treat it as a rewritten line.
+            self.push(line);
+        }
+    }
+
     /// Adds a line (without LF); repeated lines and lines past the window are ignored.
     pub fn push(&mut self, line: &str) {
         if self.is_full() {
             return;
         }
-        let bytes = line.as_bytes();
-        let hash = self.hasher.hash_one(bytes);
-        let buf = &self.buf;
-        if self
-            .seen
-            .find(hash, |&start| line_at(buf, start as usize) == bytes)
-            .is_some()
+        let hash = self.hasher.hash_one(line.as_bytes());
+        if self.find_hashed(line, hash).is_some() {
+            return;
+        }
+        if let Some(v) = &self.verbatim
+            && let Some(p) = v.index.position(v.indicators, line)
+            && v.written[p as usize / 64] & (1 << (p % 64)) != 0
         {
             return;
         }
+        if let Some(start) = self.append(line) {
+            let (buf, hasher) = (&self.buf, &self.hasher);
+            self.seen
+                .insert_unique(hash, start, |&s| hasher.hash_one(line_at(buf, s as usize)));
+            self.remember_address_like(line, start);
+        }
+    }
+
+    /// Adds a collapsed line. Collapsed lines come after every ordinary line and are distinct
+    /// among themselves, so they are only checked against the ordinary lines that could
+    /// equal one (made of hex digits, `.`, `:`, `/` and `-`). Falls back to [`push`] when the
+    /// writer was not built for a collapsed tail.
+    ///
+    /// [`push`]: LineWindow::push
+    pub fn push_collapsed(&mut self, line: &str) {
+        if self.is_full() {
+            return;
+        }
+        let Some(table) = &self.address_like else {
+            self.push(line);
+            return;
+        };
+        if !table.is_empty() {
+            let hash = self.hasher.hash_one(line.as_bytes());
+            let buf = &self.buf;
+            if table
+                .find(hash, |&start| {
+                    line_at(buf, start as usize) == line.as_bytes()
+                })
+                .is_some()
+            {
+                return;
+            }
+        }
+        self.append(line);
+    }
+
+    fn remember_address_like(&mut self, line: &str, start: u32) {
+        let Some(table) = &mut self.address_like else {
+            return;
+        };
+        let address_like = line
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'/' | b'-'));
+        if address_like {
+            let (buf, hasher) = (&self.buf, &self.hasher);
+            table.insert_unique(hasher.hash_one(line.as_bytes()), start, |&s| {
+                hasher.hash_one(line_at(buf, s as usize))
+            });
+        }
+    }
+
+    fn find(&self, line: &str) -> Option<u32> {
+        self.find_hashed(line, self.hasher.hash_one(line.as_bytes()))
+    }
+
+    fn find_hashed(&self, line: &str, hash: u64) -> Option<u32> {
+        let buf = &self.buf;
+        self.seen
+            .find(hash, |&start| {
+                line_at(buf, start as usize) == line.as_bytes()
+            })
+            .copied()
+    }
+
+    /// Writes a new distinct line; returns its start offset.
+    fn append(&mut self, line: &str) -> Option<u32> {
         if self.distinct > 0 {
             self.buf.push(b'\n');
         }
@@ -70,17 +209,14 @@ impl LineWindow {
             // serve a list with silent duplicates.
             self.overflow = true;
             self.distinct = self.end;
-            return;
+            return None;
         };
         if self.distinct == self.offset {
             self.window_start = Some(start);
         }
-        self.buf.extend_from_slice(bytes);
-        let (buf, hasher) = (&self.buf, &self.hasher);
-        self.seen.insert_unique(hash, start32, |&s| {
-            hasher.hash_one(line_at(buf, s as usize))
-        });
+        self.buf.extend_from_slice(line.as_bytes());
         self.distinct += 1;
+        Some(start32)
     }
 
     /// The served lines joined with LF, and how many there are. `None` when the body would
@@ -94,7 +230,6 @@ impl LineWindow {
             .saturating_sub(self.offset)
             .min(self.end - self.offset);
         let mut buf = self.buf;
-        drop(self.seen);
         match self.window_start {
             None => buf.clear(),
             Some(0) => {}
@@ -117,9 +252,11 @@ fn line_at(buf: &[u8], start: usize) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::indicator::IndicatorType;
+    use crate::instant::Instant;
 
     fn run(offset: u64, limit: u64, lines: &[&str]) -> (String, u64) {
-        let mut w = LineWindow::new(offset, limit, 0, 0);
+        let mut w = LineWindow::new(offset, limit, 0, None);
         for l in lines {
             w.push(l);
         }
@@ -149,5 +286,51 @@ mod tests {
             run(0, 10, &["ab", "a", "", "b", ""]),
             ("ab\na\n\nb".into(), 4)
         );
+    }
+
+    #[test]
+    fn verbatim_and_rewritten_lines_repeat_each_other_in_both_orders() {
+        let values = ["a.com", "https://a.com", "b.com", "https://b.com"];
+        let d = Dataset::new(
+            values
+                .iter()
+                .map(|v| Indicator::new(*v, IndicatorType::Url))
+                .collect::<Vec<_>>(),
+            1,
+            Instant::from_unix_millis(0),
+        );
+        let mut w = LineWindow::new(0, 100, 0, Some(&d));
+        w.push_verbatim("a.com", 0); // verbatim first ...
+        w.push("a.com"); // ... so the stripped https://a.com repeats it
+        w.push("b.com"); // rewritten first ...
+        w.push_verbatim("b.com", 2); // ... so the verbatim b.com repeats it
+        w.push_verbatim("https://b.com", 3);
+        w.push("c.com");
+        w.push("c.com");
+        w.push_collapsed("d.com");
+        let (body, n) = w.finish().expect("small");
+        assert_eq!(
+            String::from_utf8(body).expect("utf8"),
+            "a.com\nb.com\nhttps://b.com\nc.com\nd.com"
+        );
+        assert_eq!(n, 5);
+    }
+
+    #[test]
+    fn collapsed_lines_skip_earlier_address_lines_only() {
+        let mut w = LineWindow::with_collapsed(0, 100, 0, None, true);
+        w.push("10.0.0.0/24");
+        w.push("fe.de");
+        w.push("example.com");
+        w.push_collapsed("10.0.0.0/24");
+        w.push_collapsed("fe.de");
+        w.push_collapsed("example.com"); // cannot be collapsed output; not remembered
+        w.push_collapsed("1.1.1.1");
+        let (body, n) = w.finish().expect("small");
+        assert_eq!(
+            String::from_utf8(body).expect("utf8"),
+            "10.0.0.0/24\nfe.de\nexample.com\nexample.com\n1.1.1.1"
+        );
+        assert_eq!(n, 5);
     }
 }

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use serde_json::Value;
 
 use crate::export::args::ExportRequest;
+use crate::format::Selection;
 use crate::format::fields;
 use crate::indicator::Indicator;
 
@@ -13,7 +14,7 @@ use crate::indicator::Indicator;
 /// nothing when no entry survives (the empty-list rule decides the body then).
 pub fn write<W: Write>(
     out: &mut W,
-    selection: &[&Indicator],
+    selection: &Selection<'_>,
     req: &ExportRequest<'_>,
 ) -> io::Result<u64> {
     let mut count = 0u64;

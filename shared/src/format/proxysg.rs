@@ -5,13 +5,14 @@ use std::io::{self, Write};
 use serde_json::Value;
 
 use crate::export::args::ExportRequest;
+use crate::format::Selection;
 use crate::indicator::{Indicator, IndicatorType};
 
 /// Writes the ProxySG blocks for the selection window; returns the number of value lines.
 /// Writes nothing when no value survives.
 pub fn write<W: Write>(
     out: &mut W,
-    selection: &[&Indicator],
+    selection: &Selection<'_>,
     req: &ExportRequest<'_>,
 ) -> io::Result<u64> {
     let start = usize::try_from(req.offset).unwrap_or(usize::MAX);

@@ -6,6 +6,7 @@ use crate::export::collapse::Buckets;
 use crate::export::network::Network;
 use crate::export::psl::is_public_suffix;
 use crate::export::url::{glob_base, has_invalid_token, has_port};
+use crate::format::Selection;
 use crate::format::lines::LineWindow;
 use crate::indicator::{Indicator, IndicatorType};
 
@@ -20,34 +21,45 @@ pub struct TextBody {
 
 /// Builds the text lines of §7.1–7.5 from the selection, in order. `None` when the body
 /// would exceed 4 GiB.
-pub fn render(selection: &[&Indicator], req: &ExportRequest<'_>) -> Option<TextBody> {
-    let (lines, bytes) = size_hint(selection);
-    let mut window = LineWindow::new(req.offset, req.limit, lines, bytes);
+pub fn render(selection: &Selection<'_>, req: &ExportRequest<'_>) -> Option<TextBody> {
+    let bytes = estimated_bytes(selection);
+    let collapsing = matches!(req.collapse, Collapse::On(_));
+    let mut window = LineWindow::with_collapsed(
+        req.offset,
+        req.limit,
+        bytes,
+        Some(selection.dataset()),
+        collapsing,
+    );
     let mut buckets = match req.collapse {
         Collapse::On(_) => Some(Buckets::new()),
         Collapse::Off => None,
     };
-    for indicator in selection {
+    for (position, indicator) in selection.iter_positions() {
         if window.is_full() && buckets.is_none() {
             break;
         }
-        line_for(indicator, req, &mut window, buckets.as_mut());
+        line_for(indicator, position, req, &mut window, buckets.as_mut());
     }
     if let (Some(buckets), Collapse::On(mode)) = (buckets, req.collapse) {
-        buckets.emit(mode, |line| window.push(line));
+        buckets.emit(mode, |line| window.push_collapsed(line));
     }
     let (body, served) = window.finish()?;
     Some(TextBody { body, served })
 }
 
-fn size_hint(selection: &[&Indicator]) -> (usize, usize) {
-    let bytes = selection.iter().map(|i| i.value().len() + 1).sum();
-    (selection.len(), bytes)
+/// The body size if every selected value became one line: the dataset's total, scaled.
+fn estimated_bytes(selection: &Selection<'_>) -> usize {
+    let dataset = selection.dataset();
+    let total = dataset.indicators().len().max(1);
+    let scaled = dataset.value_bytes() as u128 * selection.len() as u128 / total as u128;
+    usize::try_from(scaled).unwrap_or(0) + selection.len()
 }
 
 /// §7.1 for one indicator: zero, one or two lines, or a network for a bucket.
 fn line_for(
     indicator: &Indicator,
+    position: u32,
     req: &ExportRequest<'_>,
     window: &mut LineWindow,
     buckets: Option<&mut Buckets>,
@@ -61,7 +73,7 @@ fn line_for(
         if has_control(stored) {
             return;
         }
-        ip_line(stored, kind, req, window, buckets);
+        ip_line(stored, position, kind, req, window, buckets);
         return;
     }
     let value = req.url.apply(stored);
@@ -81,13 +93,19 @@ fn line_for(
         }
         window.push(base);
     }
-    // Non-IP types never go to a bucket (§7.4), even when the value is an address.
-    window.push(&value);
+    // Non-IP types never go to a bucket (§7.4), even when the value is an address. The URL
+    // handler only removes text, so an unchanged length means an unchanged value.
+    if value.len() == stored.len() {
+        window.push_verbatim(stored, position);
+    } else {
+        window.push(&value);
+    }
 }
 
 /// Steps 7 and 8 for IP types: the max-CIDR drop, then the bucket or a verbatim line.
 fn ip_line(
     value: &str,
+    position: u32,
     kind: &IndicatorType,
     req: &ExportRequest<'_>,
     window: &mut LineWindow,
@@ -97,7 +115,7 @@ fn ip_line(
     // Parsing costs; only do it when a rule can use the result.
     let needs_parse = buckets.is_some() || (is_cidr_type && req.max_cidr_size > 0);
     if !needs_parse {
-        window.push(value);
+        window.push_verbatim(value, position);
         return;
     }
     let network = Network::parse(value);
@@ -116,10 +134,94 @@ fn ip_line(
     };
     match (buckets, bucketed) {
         (Some(buckets), Some(net)) => buckets.push(net),
-        _ => window.push(value),
+        _ => window.push_verbatim(value, position),
     }
 }
 
 fn has_control(value: &str) -> bool {
     value.bytes().any(|b| b < 0x20)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::Dataset;
+    use crate::export::args::ExportParams;
+    use crate::instant::Instant;
+    use proptest::prelude::*;
+
+    fn render_text(values: &[(String, IndicatorType)], query: &str, slow_path: bool) -> String {
+        let mut indicators: Vec<Indicator> = values
+            .iter()
+            .map(|(v, t)| Indicator::new(v.clone(), t.clone()))
+            .collect();
+        let positions: Vec<u32> = (0..indicators.len() as u32).collect();
+        if slow_path && let Some(first) = indicators.first().cloned() {
+            // A repeated value (not selected) makes the dataset's value index unavailable,
+            // forcing every line through the general dedup table.
+            indicators.push(first);
+        }
+        let dataset = Dataset::new(indicators, 1, Instant::from_unix_millis(0));
+        let params = ExportParams::default();
+        let req = ExportRequest::parse(&params, query).expect("valid args");
+        let body = render(&Selection::new(&dataset, &positions), &req).expect("small");
+        String::from_utf8(body.body).expect("utf8")
+    }
+
+    fn value_strategy() -> impl Strategy<Value = (String, IndicatorType)> {
+        let value = prop::sample::select(vec![
+            "a.com",
+            "https://a.com",
+            "*.a.com",
+            "a.com:80",
+            "http://a.com:8080",
+            "1.1.1.1",
+            "1.1.1.0/31",
+            "http://1.1.1.1",
+            "*.com",
+            "b.org/x",
+            "hxxp://b.org/x",
+        ]);
+        let kind = prop::sample::select(vec![
+            IndicatorType::Url,
+            IndicatorType::Domain,
+            IndicatorType::Ip,
+            IndicatorType::Cidr,
+        ]);
+        (value, kind).prop_map(|(v, k)| (v.to_owned(), k))
+    }
+
+    proptest! {
+        #[test]
+        fn fast_dedup_matches_the_general_table(
+            mut values in prop::collection::vec(value_strategy(), 0..12),
+            query in prop::sample::select(vec!["", "tr=1", "tr=2", "s=1&n=3", "di&nt", "pr=0"]),
+        ) {
+            // Stores hold distinct values; keep the first of each.
+            let mut seen = std::collections::HashSet::new();
+            values.retain(|(v, _)| seen.insert(v.clone()));
+            let fast = render_text(&values, query, false);
+            prop_assert_eq!(&fast, &render_text(&values, query, true));
+            if fast != "# Empty List" {
+                let lines: Vec<&str> = fast.split('\n').collect();
+                let distinct: std::collections::HashSet<&str> = lines.iter().copied().collect();
+                prop_assert_eq!(lines.len(), distinct.len(), "repeated line in {:?}", fast);
+            }
+        }
+    }
+
+    #[test]
+    fn glob_base_comes_first_and_repeats_are_dropped() {
+        let values = vec![
+            ("a.com".to_owned(), IndicatorType::Domain),
+            ("*.a.com".to_owned(), IndicatorType::DomainGlob),
+            ("https://a.com".to_owned(), IndicatorType::Url),
+            ("*.com".to_owned(), IndicatorType::DomainGlob),
+        ];
+        assert_eq!(
+            render_text(&values, "", false),
+            "a.com\n*.a.com\ncom\n*.com"
+        );
+        assert_eq!(render_text(&values, "nt", false), "a.com\n*.a.com");
+    }
 }

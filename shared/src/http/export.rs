@@ -2,11 +2,11 @@
 
 use bytes::Bytes;
 
+use crate::dataset::Dataset;
 use crate::export::args::{ExportParams, ExportRequest};
 use crate::export::render::{RenderError, Rendered, render};
 use crate::http::etag::{etag, if_none_match};
 use crate::http::{ApiError, Request, Response};
-use crate::indicator::Dataset;
 use crate::instant::Instant;
 
 /// Methods served by an export instance.

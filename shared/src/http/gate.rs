@@ -2,10 +2,10 @@
 //! and the Lambda functions both go through here; no rule is written twice.
 
 use crate::auth::{AuthFailure, Credential, check_basic};
+use crate::dataset::Dataset;
 use crate::export::args::ExportParams;
 use crate::http::export::{check_route, handle};
 use crate::http::{ApiError, Request, Response};
-use crate::indicator::Dataset;
 use crate::instant::Instant;
 
 /// An export instance as the request path needs it.

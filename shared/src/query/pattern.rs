@@ -23,84 +23,163 @@ pub(super) fn fold(c: char) -> char {
         .unwrap_or(c)
 }
 
-/// A compiled string pattern.
+/// A literal run, already folded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Folded {
+    text: Box<str>,
+    /// Whether `text` is pure ASCII, which enables the byte-wise fast paths.
+    ascii: bool,
+}
+
+impl Folded {
+    fn new(chars: impl Iterator<Item = char>) -> Self {
+        let text: String = chars.map(fold).collect();
+        let ascii = text.is_ascii();
+        Self {
+            text: text.into_boxed_str(),
+            ascii,
+        }
+    }
+}
+
+/// A compiled string pattern. The common shapes (`x`, `x*`, `*x`) get their own variants
+/// with ASCII fast paths; anything else runs the general wildcard matcher.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum StrMatch {
-    /// No wildcards: the folded text must equal the whole folded field value.
-    Exact {
-        /// The pattern, already folded.
-        folded: Box<str>,
-        /// Whether `folded` is pure ASCII, which enables the byte-wise fast path.
-        ascii: bool,
-    },
-    /// Wildcards: literals already folded; `*` runs collapsed to one.
+    /// No wildcards: equal to the whole value.
+    Exact(Folded),
+    /// `x*`: starts with (`*` alone is the empty prefix).
+    Prefix(Folded),
+    /// `*x`: ends with.
+    Suffix(Folded),
+    /// Anything else: literals already folded, runs of `*` collapsed to one.
     Glob(Box<[Piece]>),
+}
+
+fn literal(p: &Piece) -> Option<char> {
+    match p {
+        Piece::Lit(c) => Some(*c),
+        _ => None,
+    }
 }
 
 impl StrMatch {
     /// Compiles the pieces of a value; literal characters are folded here, once.
     pub(super) fn compile(pieces: &[Piece]) -> Self {
-        if pieces.iter().all(|p| matches!(p, Piece::Lit(_))) {
-            let folded: String = pieces
-                .iter()
-                .filter_map(|p| match p {
-                    Piece::Lit(c) => Some(fold(*c)),
-                    _ => None,
-                })
-                .collect();
-            let ascii = folded.is_ascii();
-            return Self::Exact {
-                folded: folded.into_boxed_str(),
-                ascii,
-            };
-        }
-        let mut out: Vec<Piece> = Vec::with_capacity(pieces.len());
+        let mut collapsed: Vec<Piece> = Vec::with_capacity(pieces.len());
         for p in pieces {
-            match p {
-                // `**` means the same as `*`; collapsing keeps backtracking linear per star.
-                Piece::Star if out.last() == Some(&Piece::Star) => {}
-                Piece::Lit(c) => out.push(Piece::Lit(fold(*c))),
-                other => out.push(*other),
+            // `**` means the same as `*`; collapsing keeps backtracking to one point per star.
+            if !(*p == Piece::Star && collapsed.last() == Some(&Piece::Star)) {
+                collapsed.push(*p);
             }
         }
-        Self::Glob(out.into_boxed_slice())
+        let lits = |ps: &[Piece]| -> Option<Folded> {
+            ps.iter()
+                .all(|p| matches!(p, Piece::Lit(_)))
+                .then(|| Folded::new(ps.iter().filter_map(literal)))
+        };
+        if let Some(all) = lits(&collapsed) {
+            return Self::Exact(all);
+        }
+        if let Some((Piece::Star, head)) = collapsed.split_last()
+            && let Some(head) = lits(head)
+        {
+            return Self::Prefix(head);
+        }
+        if let Some((Piece::Star, tail)) = collapsed.split_first()
+            && let Some(tail) = lits(tail)
+        {
+            return Self::Suffix(tail);
+        }
+        let folded = collapsed
+            .into_iter()
+            .map(|p| match p {
+                Piece::Lit(c) => Piece::Lit(fold(c)),
+                other => other,
+            })
+            .collect();
+        Self::Glob(folded)
     }
 
     /// Whether `text` matches the pattern.
     #[inline]
     pub(super) fn matches(&self, text: &str) -> bool {
         match self {
-            Self::Exact { folded, ascii } => eq_folded(text, folded, *ascii),
-            Self::Glob(pieces) => glob(pieces, text),
+            Self::Exact(lit) => {
+                if lit.ascii {
+                    // An ASCII pattern equals an ASCII text exactly when the bytes agree
+                    // ignoring ASCII case; only a non-ASCII text (say, KELVIN SIGN, which
+                    // folds to `k`) needs the slow path.
+                    if text.len() == lit.text.len()
+                        && text.as_bytes().eq_ignore_ascii_case(lit.text.as_bytes())
+                    {
+                        return true;
+                    }
+                    if text.is_ascii() {
+                        return false;
+                    }
+                }
+                text.chars().map(fold).eq(lit.text.chars())
+            }
+            Self::Prefix(lit) => {
+                if lit.ascii {
+                    let head = text.as_bytes().get(..lit.text.len());
+                    if head.is_some_and(|h| h.eq_ignore_ascii_case(lit.text.as_bytes())) {
+                        return true;
+                    }
+                    if text.is_ascii() {
+                        return false;
+                    }
+                }
+                let mut chars = text.chars().map(fold);
+                lit.text.chars().all(|c| chars.next() == Some(c))
+            }
+            Self::Suffix(lit) => {
+                if lit.ascii {
+                    let tail = text
+                        .len()
+                        .checked_sub(lit.text.len())
+                        .and_then(|from| text.as_bytes().get(from..));
+                    if tail.is_some_and(|t| t.eq_ignore_ascii_case(lit.text.as_bytes())) {
+                        return true;
+                    }
+                    if text.is_ascii() {
+                        return false;
+                    }
+                }
+                let mut chars = text.chars().rev().map(fold);
+                lit.text.chars().rev().all(|c| chars.next() == Some(c))
+            }
+            Self::Glob(pieces) => {
+                if text.is_ascii() {
+                    let bytes = text.as_bytes();
+                    glob(pieces, |t| {
+                        bytes
+                            .get(t)
+                            .map(|b| (char::from(b.to_ascii_lowercase()), 1))
+                    })
+                } else {
+                    glob(pieces, |t| {
+                        let c = text.get(t..)?.chars().next()?;
+                        Some((fold(c), c.len_utf8()))
+                    })
+                }
+            }
         }
     }
 }
 
-/// Equality of `text` folded with an already folded pattern, without allocating.
+/// Wildcard matching with one backtrack point per `*` (the classic greedy algorithm), over a
+/// text given as `at(offset) -> (folded char, its length)`: no allocation, and a `str` text is
+/// only ever cut at character boundaries.
 #[inline]
-fn eq_folded(text: &str, folded: &str, ascii: bool) -> bool {
-    if ascii {
-        // An ASCII pattern equals an ASCII text exactly when the bytes agree ignoring ASCII
-        // case; only a non-ASCII text (say, KELVIN SIGN folding to `k`) needs the slow path.
-        if text.len() == folded.len() && text.as_bytes().eq_ignore_ascii_case(folded.as_bytes()) {
-            return true;
-        }
-        if text.is_ascii() {
-            return false;
-        }
-    }
-    text.chars().map(fold).eq(folded.chars())
-}
-
-/// Wildcard matching over characters with one backtrack point per `*` (the classic greedy
-/// algorithm): no allocation, and `text` is only sliced at character boundaries.
-fn glob(pieces: &[Piece], text: &str) -> bool {
+fn glob(pieces: &[Piece], at: impl Fn(usize) -> Option<(char, usize)>) -> bool {
     let mut p = 0usize;
     let mut t = 0usize;
-    // (piece index after the last `*`, byte offset in `text` that `*` currently stops at)
+    // (piece index after the last `*`, text offset that `*` currently stops at)
     let mut resume: Option<(usize, usize)> = None;
     loop {
-        let Some(c) = text.get(t..).and_then(|rest| rest.chars().next()) else {
+        let Some((c, len)) = at(t) else {
             // Text exhausted: only stars may remain.
             return pieces
                 .get(p..)
@@ -113,25 +192,24 @@ fn glob(pieces: &[Piece], text: &str) -> bool {
                 continue;
             }
             Some(Piece::One) => true,
-            Some(Piece::Lit(want)) => fold(c) == *want,
+            Some(Piece::Lit(want)) => c == *want,
             None => false,
         };
         if step {
             p += 1;
-            t += c.len_utf8();
+            t += len;
             continue;
         }
         // Mismatch: let the last `*` swallow one more character and retry after it.
         let Some((after_star, star_at)) = resume else {
             return false;
         };
-        let Some(swallowed) = text.get(star_at..).and_then(|rest| rest.chars().next()) else {
+        let Some((_, swallowed)) = at(star_at) else {
             return false;
         };
-        let next = star_at + swallowed.len_utf8();
-        resume = Some((after_star, next));
+        resume = Some((after_star, star_at + swallowed));
         p = after_star;
-        t = next;
+        t = star_at + swallowed;
     }
 }
 
@@ -197,6 +275,34 @@ mod tests {
             ("**a", "bba", true),
             ("*ab", "aab", true),
             ("ü*ö?", "ÜxyÖz", true),
+        ];
+        for (p, t, want) in cases {
+            assert_eq!(m(p, t), want, "{p:?} vs {t:?}");
+        }
+    }
+
+    #[test]
+    fn compiles_common_shapes_to_fast_variants() {
+        assert!(matches!(StrMatch::compile(&pieces("ab")), StrMatch::Exact(_)));
+        assert!(matches!(StrMatch::compile(&pieces("ab**")), StrMatch::Prefix(_)));
+        assert!(matches!(StrMatch::compile(&pieces("*")), StrMatch::Prefix(_)));
+        assert!(matches!(StrMatch::compile(&pieces("*ab")), StrMatch::Suffix(_)));
+        assert!(matches!(StrMatch::compile(&pieces("*a*")), StrMatch::Glob(_)));
+        assert!(matches!(StrMatch::compile(&pieces("a?")), StrMatch::Glob(_)));
+    }
+
+    #[test]
+    fn fast_paths_agree_with_folding_on_non_ascii_text() {
+        let cases = [
+            ("k*", "\u{212A}elvin", true),
+            ("*k", "\u{212A}", true),
+            ("*ss", "\u{17F}\u{17F}", true),
+            ("é*", "É!", true),
+            ("*é", "xÉ", true),
+            ("*é", "xe", false),
+            ("ab*", "a", false),
+            ("*ab", "b", false),
+            ("*.example.com", "ü.EXAMPLE.com", true),
         ];
         for (p, t, want) in cases {
             assert_eq!(m(p, t), want, "{p:?} vs {t:?}");

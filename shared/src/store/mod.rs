@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::auth::Credential;
-use crate::indicator::{Dataset, Indicator};
+use crate::dataset::Dataset;
+use crate::indicator::Indicator;
 use crate::instant::Instant;
 
 /// A store operation failed. The HTTP layer turns `Unavailable` into 503 + `Retry-After`.
