@@ -11,6 +11,7 @@ pub mod indicator;
 pub mod instant;
 pub mod query;
 pub mod sample;
+pub mod store;
 
 pub use dataset::Dataset;
 pub use indicator::{Indicator, IndicatorType};

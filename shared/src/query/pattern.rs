@@ -283,12 +283,30 @@ mod tests {
 
     #[test]
     fn compiles_common_shapes_to_fast_variants() {
-        assert!(matches!(StrMatch::compile(&pieces("ab")), StrMatch::Exact(_)));
-        assert!(matches!(StrMatch::compile(&pieces("ab**")), StrMatch::Prefix(_)));
-        assert!(matches!(StrMatch::compile(&pieces("*")), StrMatch::Prefix(_)));
-        assert!(matches!(StrMatch::compile(&pieces("*ab")), StrMatch::Suffix(_)));
-        assert!(matches!(StrMatch::compile(&pieces("*a*")), StrMatch::Glob(_)));
-        assert!(matches!(StrMatch::compile(&pieces("a?")), StrMatch::Glob(_)));
+        assert!(matches!(
+            StrMatch::compile(&pieces("ab")),
+            StrMatch::Exact(_)
+        ));
+        assert!(matches!(
+            StrMatch::compile(&pieces("ab**")),
+            StrMatch::Prefix(_)
+        ));
+        assert!(matches!(
+            StrMatch::compile(&pieces("*")),
+            StrMatch::Prefix(_)
+        ));
+        assert!(matches!(
+            StrMatch::compile(&pieces("*ab")),
+            StrMatch::Suffix(_)
+        ));
+        assert!(matches!(
+            StrMatch::compile(&pieces("*a*")),
+            StrMatch::Glob(_)
+        ));
+        assert!(matches!(
+            StrMatch::compile(&pieces("a?")),
+            StrMatch::Glob(_)
+        ));
     }
 
     #[test]

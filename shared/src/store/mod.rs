@@ -62,8 +62,10 @@ pub trait IndicatorStore: Send + Sync {
     /// Inserts or replaces by value. New values go to the end of the export order, in batch
     /// order; existing values keep their position (last write wins). Only returns `Ok` once
     /// every indicator of the batch is durably stored.
-    fn upsert(&self, batch: Vec<Indicator>)
-    -> impl Future<Output = StoreResult<UpsertSummary>> + Send;
+    fn upsert(
+        &self,
+        batch: Vec<Indicator>,
+    ) -> impl Future<Output = StoreResult<UpsertSummary>> + Send;
     /// Deletes by value; returns how many existed.
     fn delete(&self, values: Vec<String>) -> impl Future<Output = StoreResult<u64>> + Send;
     /// One indicator by exact value.
@@ -79,8 +81,7 @@ pub trait IndicatorStore: Send + Sync {
 /// Named text lists for the Publish List integration.
 pub trait ListStore: Send + Sync {
     /// Creates or replaces a list.
-    fn put_list(&self, name: &str, content: Bytes)
-    -> impl Future<Output = StoreResult<()>> + Send;
+    fn put_list(&self, name: &str, content: Bytes) -> impl Future<Output = StoreResult<()>> + Send;
     /// A list's content.
     fn get_list(&self, name: &str) -> impl Future<Output = StoreResult<Option<Bytes>>> + Send;
     /// Deletes a list; returns whether it existed.
@@ -216,4 +217,58 @@ pub trait KeyStore: Send + Sync {
         expires_at_s: i64,
         now_s: i64,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// An instance's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceKind {
+    /// Generic Export Indicators Service.
+    Export,
+    /// Generic Webhook.
+    Webhook,
+    /// Publish List.
+    PublishList,
+}
+
+/// A configured instance as stored (serverless deployments read their instances from here).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceRecord {
+    /// `^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`.
+    pub name: String,
+    /// Kind.
+    pub kind: InstanceKind,
+    /// Engine listen port (unused in serverless mode).
+    pub port: Option<u16>,
+    /// XSOAR-named parameters, as given.
+    pub params: Map<String, Value>,
+}
+
+/// Instance configurations.
+pub trait InstanceStore: Send + Sync {
+    /// Creates or replaces an instance.
+    fn put_instance(
+        &self,
+        instance: InstanceRecord,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// One instance by name.
+    fn instance(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = StoreResult<Option<InstanceRecord>>> + Send;
+    /// Every instance, by name.
+    fn instances(&self) -> impl Future<Output = StoreResult<Vec<InstanceRecord>>> + Send;
+    /// Deletes an instance; returns whether it existed.
+    fn delete_instance(&self, name: &str) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// Everything a deployment stores, for adapters that implement every port.
+pub trait Store:
+    IndicatorStore + ListStore + IncidentStore + CredentialStore + KeyStore + InstanceStore
+{
+}
+
+impl<T> Store for T where
+    T: IndicatorStore + ListStore + IncidentStore + CredentialStore + KeyStore + InstanceStore
+{
 }

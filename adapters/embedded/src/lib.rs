@@ -1,0 +1,1 @@
+//! feedgate store adapter (embedded). Being written.
