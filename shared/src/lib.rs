@@ -9,9 +9,11 @@ pub mod format;
 pub mod http;
 pub mod indicator;
 pub mod instant;
+pub mod lists;
 pub mod query;
 pub mod sample;
 pub mod store;
+pub mod webhook;
 
 pub use dataset::Dataset;
 pub use indicator::{Indicator, IndicatorType};

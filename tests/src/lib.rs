@@ -1,1 +1,2 @@
 //! Helpers shared by the cross-crate tests.
+pub mod store_contract;

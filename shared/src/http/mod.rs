@@ -5,6 +5,8 @@ pub mod error;
 pub mod etag;
 pub mod export;
 pub mod gate;
+pub mod publish;
+pub mod webhook;
 
 use bytes::Bytes;
 

@@ -232,36 +232,100 @@ impl Test {
     /// misses in flight instead of waiting for each lookup before the next.
     fn filter(&self, chunk: &[Indicator], alive: u64, now: Instant) -> u64 {
         let mut out = alive;
-        let mut bits = alive;
         if let Some(key) = self.top_key() {
-            let mut stored: [Option<&Value>; 64] = [None; 64];
-            let mut hint = 0;
-            while bits != 0 {
-                let i = bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                if let (Some(slot), Some(ind)) = (stored.get_mut(i), chunk.get(i)) {
-                    *slot = get_hinted(ind.fields(), key, &mut hint);
-                }
-            }
-            bits = alive;
-            while bits != 0 {
-                let i = bits.trailing_zeros() as usize;
-                bits &= bits - 1;
+            let stored = lookup_chunk(chunk, alive, key);
+            for i in Bits(alive) {
                 if !self.on_top(stored.get(i).copied().flatten(), now) {
                     out &= !(1u64 << i);
                 }
             }
             return out;
         }
-        while bits != 0 {
-            let i = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
+        for i in Bits(alive) {
             if !chunk.get(i).is_some_and(|ind| self.eval(ind, now)) {
                 out &= !(1u64 << i);
             }
         }
         out
     }
+}
+
+/// The set bits of a mask, lowest first.
+struct Bits(u64);
+
+impl Iterator for Bits {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        if self.0 == 0 {
+            return None;
+        }
+        let i = self.0.trailing_zeros() as usize;
+        self.0 &= self.0 - 1;
+        Some(i)
+    }
+}
+
+/// `top(ind, key)` for the `alive` indicators of a chunk, as a pipeline of short loops, one
+/// per pointer hop (map, entry at the hinted position, key text). Each loop's iterations are
+/// independent, so the CPU keeps the cache misses of many indicators in flight at once
+/// rather than walking one indicator's pointer chain at a time; that chain, not computation,
+/// is what selection over a large store spends its time on.
+fn lookup_chunk<'a>(chunk: &'a [Indicator], alive: u64, key: &str) -> [Option<&'a Value>; 64] {
+    let mut stored: [Option<&Value>; 64] = [None; 64];
+    let mut maps: [Option<&Map<String, Value>>; 64] = [None; 64];
+    let mut hint = usize::MAX;
+    // Reading something from each hop is what brings it into cache; `black_box` keeps the
+    // otherwise unused reads.
+    let mut touched = 0usize;
+    for i in Bits(alive) {
+        if let (Some(slot), Some(ind)) = (maps.get_mut(i), chunk.get(i)) {
+            let map = ind.fields();
+            touched ^= map.len();
+            *slot = Some(map);
+        }
+    }
+    let mut entries: [Option<(&String, &Value)>; 64] = [None; 64];
+    for i in Bits(alive) {
+        let Some(map) = maps.get(i).copied().flatten() else {
+            continue;
+        };
+        if hint == usize::MAX {
+            // The first indicator of the chunk finds where `key` sits; the rest try there.
+            hint = 0;
+            if let Some(slot) = stored.get_mut(i) {
+                *slot = get_hinted(map, key, &mut hint);
+            }
+            continue;
+        }
+        let entry = map.iter().nth(hint);
+        touched ^= entry.map_or(0, |(k, _)| k.len());
+        if let Some(slot) = entries.get_mut(i) {
+            *slot = entry;
+        }
+    }
+    std::hint::black_box(touched);
+    for i in Bits(alive) {
+        let found = match (
+            entries.get(i).copied().flatten(),
+            maps.get(i).copied().flatten(),
+        ) {
+            (Some((k, v)), _) if k.as_str() == key => Some(v),
+            (Some(_), Some(map)) => get_hinted(map, key, &mut hint),
+            // No hinted entry was read for this one: either the chunk's first, whose value
+            // is already stored, or a map too short for the hint.
+            (None, Some(map)) => match stored.get(i).copied().flatten() {
+                Some(v) => Some(v),
+                None => get_hinted(map, key, &mut hint),
+            },
+            (_, None) => None,
+        };
+        if let Some(slot) = stored.get_mut(i) {
+            *slot = found;
+        }
+    }
+    stored
 }
 
 /// The compiled query tree.
