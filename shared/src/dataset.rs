@@ -23,6 +23,8 @@ struct Inner {
     value_bytes: usize,
     /// Built on first use: renders that deduplicate lines need it, JSON ones do not.
     index: OnceLock<Option<ValueIndex>>,
+    /// Every expiry instant, sorted; built on first use by render caches.
+    expirations: OnceLock<Vec<Instant>>,
 }
 
 impl Dataset {
@@ -37,6 +39,7 @@ impl Dataset {
                 version,
                 modified,
                 index: OnceLock::new(),
+                expirations: OnceLock::new(),
             }),
         }
     }
@@ -59,6 +62,23 @@ impl Dataset {
     /// Total bytes of all values.
     pub fn value_bytes(&self) -> usize {
         self.inner.value_bytes
+    }
+
+    /// Whether some indicator expires in `(from, to]`: a list rendered at `from` may differ
+    /// at `to` even though the data version did not change.
+    pub fn expires_between(&self, from: Instant, to: Instant) -> bool {
+        let sorted = self.inner.expirations.get_or_init(|| {
+            let mut all: Vec<Instant> = self
+                .inner
+                .indicators
+                .iter()
+                .filter_map(Indicator::expires_at)
+                .collect();
+            all.sort_unstable();
+            all
+        });
+        let first_after = sorted.partition_point(|t| *t <= from);
+        sorted.get(first_after).is_some_and(|t| *t <= to)
     }
 
     /// The position of every value, or `None` when two indicators share a value (stores key
@@ -118,6 +138,21 @@ mod tests {
     use crate::indicator::IndicatorType;
 
     #[test]
+    fn tells_whether_an_expiry_falls_in_a_window() {
+        let mut fields = serde_json::Map::new();
+        fields.insert("expiration".into(), "2030-01-01T00:00:00Z".into());
+        let d = Dataset::new(
+            vec![Indicator::with_fields("a", IndicatorType::Ip, fields, None)],
+            1,
+            Instant::from_unix_millis(0),
+        );
+        let at = Instant::parse("2030-01-01T00:00:00Z").expect("instant");
+        assert!(d.expires_between(at.add_nanos(-1), at));
+        assert!(!d.expires_between(at, at.add_nanos(1_000)));
+        assert!(!d.expires_between(Instant::from_unix_millis(0), at.add_nanos(-1)));
+    }
+
+    #[test]
     fn indexes_distinct_values_and_refuses_repeats() {
         let d = Dataset::new(
             vec![
@@ -130,6 +165,7 @@ mod tests {
         let index = d.value_index().expect("distinct");
         assert_eq!(index.position(d.indicators(), "b"), Some(1));
         assert_eq!(index.position(d.indicators(), "c"), None);
+        assert!(!d.expires_between(Instant::from_unix_millis(0), Instant::now()));
         let dup = Dataset::new(
             vec![
                 Indicator::new("a", IndicatorType::Ip),

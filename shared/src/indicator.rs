@@ -209,6 +209,17 @@ impl Indicator {
         }
     }
 
+    /// The instant this indicator expires at, when that is what decides its status (no
+    /// explicit `expirationStatus`).
+    pub fn expires_at(&self) -> Option<Instant> {
+        match self.expiry {
+            Expiry::At(secs, nanos) => Some(Instant::from_unix_nanos(
+                i128::from(secs) * 1_000_000_000 + i128::from(nanos),
+            )),
+            _ => None,
+        }
+    }
+
     /// `active` or `expired`, as the query field `expirationStatus` sees it.
     pub fn expiration_status(&self, now: Instant) -> &'static str {
         if self.is_expired(now) {

@@ -268,6 +268,8 @@ pub fn parse_refresh_rate(s: &str) -> Option<u64> {
 pub struct ExportParams {
     /// `indicators_query`, parsed.
     pub query: Query,
+    /// `indicators_query` as written.
+    pub query_text: String,
     /// `format`.
     pub format: Format,
     /// `edl_size`.
@@ -312,6 +314,7 @@ impl Default for ExportParams {
     fn default() -> Self {
         Self {
             query: Query::parse("").unwrap_or_else(|_| unreachable_empty_query()),
+            query_text: String::new(),
             format: Format::Text,
             edl_size: 2500,
             strip_port: true,
@@ -385,6 +388,7 @@ impl ExportParams {
                 "indicators_query" => {
                     let q = text()?;
                     out.query = Query::parse(&q).map_err(|e| err(&e.to_string()))?;
+                    out.query_text = q;
                 }
                 "format" => {
                     out.format = text()?

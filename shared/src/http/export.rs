@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use crate::dataset::Dataset;
 use crate::export::args::{ExportParams, ExportRequest};
-use crate::export::render::{RenderError, Rendered, render};
+use crate::export::render::{RenderError, render};
 use crate::http::etag::{etag, if_none_match};
 use crate::http::{ApiError, Request, Response};
 use crate::instant::Instant;
@@ -21,10 +21,8 @@ pub fn handle(
     now: Instant,
 ) -> Result<Response, ApiError> {
     check_route(request)?;
-    let args = ExportRequest::parse(params, &request.query)
-        .map_err(|e| ApiError::InvalidArgument(e.to_string()))?;
-    let rendered = render(&args, dataset, now).map_err(render_error)?;
-    Ok(respond(rendered, params, dataset, request, now))
+    let full = render_full(params, dataset, &request.query, now)?;
+    Ok(finish(&full, request))
 }
 
 /// Path and method rules for export instances (integrations.md §1.3).
@@ -48,47 +46,62 @@ fn render_error(e: RenderError) -> ApiError {
     }
 }
 
-/// Headers, `If-None-Match` and HEAD for a rendered list.
-pub fn respond(
-    rendered: Rendered,
+/// The complete `200` answer to `GET /?<query>`: arguments validated (400 otherwise), list
+/// rendered, every header set. What caches keep.
+pub fn render_full(
     params: &ExportParams,
     dataset: &Dataset,
-    request: &Request,
+    query: &str,
     now: Instant,
-) -> Response {
+) -> Result<Response, ApiError> {
+    let args = ExportRequest::parse(params, query)
+        .map_err(|e| ApiError::InvalidArgument(e.to_string()))?;
+    let rendered = render(&args, dataset, now).map_err(render_error)?;
     let tag = etag(&rendered.body);
-    let cache_control = format!("max-age={}, stale-if-error=600", params.cache_max_age);
-    let last_modified = httpdate::fmt_http_date(dataset.modified().to_system_time());
-    let not_modified = request
-        .header_values("If-None-Match")
-        .any(|h| if_none_match(h, &tag));
-    if not_modified {
-        return Response {
-            status: 304,
-            headers: vec![
-                ("ETag", tag),
-                ("Cache-Control", cache_control),
-                ("Last-Modified", last_modified),
-            ],
-            body: Bytes::new(),
-        };
-    }
-    let body = if request.method == "HEAD" {
-        Bytes::new()
-    } else {
-        Bytes::from(rendered.body)
-    };
-    Response {
+    Ok(Response {
         status: 200,
         headers: vec![
             ("Content-Type", rendered.content_type.to_owned()),
             ("X-EDL-Size", rendered.served.to_string()),
             ("X-EDL-Origin-Size", rendered.selected.to_string()),
             ("ETag", tag),
-            ("Cache-Control", cache_control),
-            ("Last-Modified", last_modified),
+            (
+                "Cache-Control",
+                format!("max-age={}, stale-if-error=600", params.cache_max_age),
+            ),
+            (
+                "Last-Modified",
+                httpdate::fmt_http_date(dataset.modified().to_system_time()),
+            ),
             ("X-EDL-Created", now.to_rfc3339_millis()),
         ],
-        body,
+        body: Bytes::from(rendered.body),
+    })
+}
+
+/// The answer to `request` given the full `200` response: 304 when `If-None-Match` matches
+/// (§12.6), no body for HEAD, else the full response (the body is shared, not copied).
+pub fn finish(full: &Response, request: &Request) -> Response {
+    let tag = full.header("ETag").unwrap_or_default();
+    if request
+        .header_values("If-None-Match")
+        .any(|h| if_none_match(h, tag))
+    {
+        let keep = ["ETag", "Cache-Control", "Last-Modified"];
+        return Response {
+            status: 304,
+            headers: full
+                .headers
+                .iter()
+                .filter(|(k, _)| keep.contains(k))
+                .cloned()
+                .collect(),
+            body: Bytes::new(),
+        };
     }
+    let mut out = full.clone();
+    if request.method == "HEAD" {
+        out.body = Bytes::new();
+    }
+    out
 }

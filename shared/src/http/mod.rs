@@ -4,6 +4,7 @@
 pub mod error;
 pub mod etag;
 pub mod export;
+pub mod export_cache;
 pub mod gate;
 pub mod publish;
 pub mod webhook;

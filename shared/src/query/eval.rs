@@ -1,8 +1,9 @@
 //! The compiled evaluator: a tree of tests resolved at parse time, evaluated per indicator
 //! without allocating.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::fields::{filled, number, other, reputation, stored_instant, top};
 use super::pattern::StrMatch;
 use crate::indicator::{Indicator, IndicatorType};
 use crate::instant::Instant;
@@ -171,19 +172,22 @@ impl Test {
     }
 
     /// The top-level key a test reads, for the tests that read exactly one.
-    fn top_key(&self) -> Option<&'static str> {
+    pub(super) fn top_key(&self) -> Option<&'static str> {
         match self {
             Self::Present(FieldSel::Top(key)) | Self::List(key, _) | Self::Instant(key, ..) => {
                 Some(key)
             }
-            Self::Score(..) | Self::Reputation(_) => Some("score"),
+            Self::Score(..) | Self::Reputation(_) | Self::Present(FieldSel::Reputation) => {
+                Some("score")
+            }
             _ => None,
         }
     }
 
     /// A test with a `top_key`, given what that key holds.
-    fn on_top(&self, stored: Option<&Value>, now: Instant) -> bool {
+    pub(super) fn on_top(&self, stored: Option<&Value>, now: Instant) -> bool {
         match self {
+            Self::Present(FieldSel::Reputation) => reputation(stored).is_some(),
             Self::Present(_) => filled(stored),
             Self::List(_, p) => match stored {
                 Some(Value::Array(items)) => items
@@ -202,7 +206,7 @@ impl Test {
         }
     }
 
-    fn eval(&self, ind: &Indicator, now: Instant) -> bool {
+    pub(super) fn eval(&self, ind: &Indicator, now: Instant) -> bool {
         if let Some(key) = self.top_key() {
             return self.on_top(top(ind, key), now);
         }
@@ -226,106 +230,6 @@ impl Test {
             Self::List(..) | Self::Score(..) | Self::Reputation(_) | Self::Instant(..) => false,
         }
     }
-
-    /// `eval` over the `alive` indicators of a chunk. Field lookups run first as a separate
-    /// tight loop: its iterations are independent, so the CPU keeps several indicators' cache
-    /// misses in flight instead of waiting for each lookup before the next.
-    fn filter(&self, chunk: &[Indicator], alive: u64, now: Instant) -> u64 {
-        let mut out = alive;
-        if let Some(key) = self.top_key() {
-            let stored = lookup_chunk(chunk, alive, key);
-            for i in Bits(alive) {
-                if !self.on_top(stored.get(i).copied().flatten(), now) {
-                    out &= !(1u64 << i);
-                }
-            }
-            return out;
-        }
-        for i in Bits(alive) {
-            if !chunk.get(i).is_some_and(|ind| self.eval(ind, now)) {
-                out &= !(1u64 << i);
-            }
-        }
-        out
-    }
-}
-
-/// The set bits of a mask, lowest first.
-struct Bits(u64);
-
-impl Iterator for Bits {
-    type Item = usize;
-
-    #[inline]
-    fn next(&mut self) -> Option<usize> {
-        if self.0 == 0 {
-            return None;
-        }
-        let i = self.0.trailing_zeros() as usize;
-        self.0 &= self.0 - 1;
-        Some(i)
-    }
-}
-
-/// `top(ind, key)` for the `alive` indicators of a chunk, as a pipeline of short loops, one
-/// per pointer hop (map, entry at the hinted position, key text). Each loop's iterations are
-/// independent, so the CPU keeps the cache misses of many indicators in flight at once
-/// rather than walking one indicator's pointer chain at a time; that chain, not computation,
-/// is what selection over a large store spends its time on.
-fn lookup_chunk<'a>(chunk: &'a [Indicator], alive: u64, key: &str) -> [Option<&'a Value>; 64] {
-    let mut stored: [Option<&Value>; 64] = [None; 64];
-    let mut maps: [Option<&Map<String, Value>>; 64] = [None; 64];
-    let mut hint = usize::MAX;
-    // Reading something from each hop is what brings it into cache; `black_box` keeps the
-    // otherwise unused reads.
-    let mut touched = 0usize;
-    for i in Bits(alive) {
-        if let (Some(slot), Some(ind)) = (maps.get_mut(i), chunk.get(i)) {
-            let map = ind.fields();
-            touched ^= map.len();
-            *slot = Some(map);
-        }
-    }
-    let mut entries: [Option<(&String, &Value)>; 64] = [None; 64];
-    for i in Bits(alive) {
-        let Some(map) = maps.get(i).copied().flatten() else {
-            continue;
-        };
-        if hint == usize::MAX {
-            // The first indicator of the chunk finds where `key` sits; the rest try there.
-            hint = 0;
-            if let Some(slot) = stored.get_mut(i) {
-                *slot = get_hinted(map, key, &mut hint);
-            }
-            continue;
-        }
-        let entry = map.iter().nth(hint);
-        touched ^= entry.map_or(0, |(k, _)| k.len());
-        if let Some(slot) = entries.get_mut(i) {
-            *slot = entry;
-        }
-    }
-    std::hint::black_box(touched);
-    for i in Bits(alive) {
-        let found = match (
-            entries.get(i).copied().flatten(),
-            maps.get(i).copied().flatten(),
-        ) {
-            (Some((k, v)), _) if k.as_str() == key => Some(v),
-            (Some(_), Some(map)) => get_hinted(map, key, &mut hint),
-            // No hinted entry was read for this one: either the chunk's first, whose value
-            // is already stored, or a map too short for the hint.
-            (None, Some(map)) => match stored.get(i).copied().flatten() {
-                Some(v) => Some(v),
-                None => get_hinted(map, key, &mut hint),
-            },
-            (_, None) => None,
-        };
-        if let Some(slot) = stored.get_mut(i) {
-            *slot = found;
-        }
-    }
-    stored
 }
 
 /// The compiled query tree.
@@ -390,138 +294,15 @@ impl Node {
             Self::Test(t) => t.eval(ind, now),
         }
     }
-
-    /// Of the indicators of `chunk` (at most 64) whose bits are set in `alive`, those that
-    /// satisfy the tree. Evaluating one test across many indicators keeps each loop iteration
-    /// independent of the previous one, so the CPU overlaps the cache misses of several
-    /// indicators' field lookups instead of waiting for each in turn.
-    pub(super) fn filter(&self, chunk: &[Indicator], alive: u64, now: Instant) -> u64 {
-        match self {
-            Self::All => alive,
-            Self::And(nodes) => nodes.iter().fold(alive, |alive, n| {
-                if alive == 0 {
-                    0
-                } else {
-                    n.filter(chunk, alive, now)
-                }
-            }),
-            Self::Or(nodes) => {
-                let mut undecided = alive;
-                let mut selected = 0;
-                for n in nodes.iter() {
-                    if undecided == 0 {
-                        break;
-                    }
-                    let hits = n.filter(chunk, undecided, now);
-                    selected |= hits;
-                    undecided &= !hits;
-                }
-                selected
-            }
-            Self::Not(inner) => alive & !inner.filter(chunk, alive, now),
-            Self::Test(t) => t.filter(chunk, alive, now),
-        }
-    }
-}
-
-/// Maps with more fields than this are searched by hash; smaller ones by a length-first scan,
-/// which is cheaper than hashing the key and touches less memory.
-const SCAN_MAX: usize = 16;
-
-/// A top-level field by exact name.
-#[inline]
-fn top<'a>(ind: &'a Indicator, key: &str) -> Option<&'a Value> {
-    get_hinted(ind.fields(), key, &mut 0)
-}
-
-/// `map[key]`, trying position `hint` first and updating it: indicators of one store mostly
-/// share a field order, so across a scan the hint nearly always hits and the lookup touches
-/// one entry instead of every entry before it.
-#[inline]
-fn get_hinted<'a>(map: &'a Map<String, Value>, key: &str, hint: &mut usize) -> Option<&'a Value> {
-    if let Some((k, v)) = map.iter().nth(*hint)
-        && k.as_str() == key
-    {
-        return Some(v);
-    }
-    if map.len() > SCAN_MAX {
-        return map.get(key);
-    }
-    let (i, v) = map
-        .iter()
-        .enumerate()
-        .find_map(|(i, (k, v))| (k.as_str() == key).then_some((i, v)))?;
-    *hint = i;
-    Some(v)
-}
-
-/// Exact name first, then any ASCII letter case (field names are ASCII by grammar), in one
-/// pass that only reads keys of the right length.
-fn get_any_case<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    if map.len() > SCAN_MAX
-        && let Some(v) = map.get(key)
-    {
-        return Some(v);
-    }
-    let mut loose = None;
-    for (k, v) in map {
-        if k.len() == key.len() {
-            if k.as_str() == key {
-                return Some(v);
-            }
-            if loose.is_none() && k.eq_ignore_ascii_case(key) {
-                loose = Some(v);
-            }
-        }
-    }
-    loose
-}
-
-/// A field outside the table: the top-level field in any case (even null), else custom.
-fn other<'a>(ind: &'a Indicator, name: &str) -> Option<&'a Value> {
-    get_any_case(ind.fields(), name).or_else(|| get_any_case(ind.custom_fields()?, name))
-}
-
-fn number(v: Option<&Value>) -> Option<f64> {
-    match v {
-        Some(Value::Number(n)) => n.as_f64(),
-        _ => None,
-    }
-}
-
-fn stored_instant(v: Option<&Value>) -> Option<Instant> {
-    match v {
-        Some(Value::String(s)) => Instant::parse(s),
-        _ => None,
-    }
-}
-
-/// Index into `REPUTATIONS`, or `None` when `score` is not one of 0–3.
-fn reputation(score: Option<&Value>) -> Option<u16> {
-    let score = number(score)?;
-    [0.0, 1.0, 2.0, 3.0]
-        .iter()
-        .position(|&s| s == score)
-        .and_then(|i| u16::try_from(i).ok())
-}
-
-/// Present and not null, `""` or `[]`.
-fn filled(v: Option<&Value>) -> bool {
-    match v {
-        None | Some(Value::Null) => false,
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(Value::Array(a)) => !a.is_empty(),
-        Some(_) => true,
-    }
 }
 
 fn present(sel: &FieldSel, ind: &Indicator) -> bool {
     match sel {
         FieldSel::Value => !ind.value().is_empty(),
         FieldSel::Type => !ind.kind().as_str().is_empty(),
-        FieldSel::Reputation => reputation(top(ind, "score")).is_some(),
         FieldSel::ExpirationStatus => true,
-        FieldSel::Top(key) => filled(top(ind, key)),
+        // Read through `Test::top_key` instead.
+        FieldSel::Reputation | FieldSel::Top(_) => false,
         FieldSel::Other(name) => filled(other(ind, name)),
     }
 }

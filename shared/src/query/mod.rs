@@ -20,7 +20,9 @@
 //! assert_eq!(err.to_string(), "field 'tags' cannot be compared with '<=' at position 6");
 //! ```
 
+mod chunk;
 mod eval;
+mod fields;
 mod lexer;
 mod parser;
 mod pattern;
@@ -443,7 +445,103 @@ mod proptests {
         ]
     }
 
+    /// 200 indicators with fields in varying order, some missing or oddly typed, so chunked
+    /// selection meets hint misses, short maps and chunk boundaries.
+    fn varied(n: usize) -> Vec<Indicator> {
+        const TAGS: [&str; 3] = ["tor", "Straße", "apt29"];
+        let keys = [
+            "sourceBrands",
+            "tags",
+            "score",
+            "lastSeen",
+            "region",
+            "expiration",
+        ];
+        (0..n)
+            .map(|i| {
+                let mut fields = serde_json::Map::new();
+                for k in 0..keys.len() {
+                    let key = keys[(k + i / 7) % keys.len()];
+                    if (i + k) % 5 == 0 {
+                        continue;
+                    }
+                    let v = match key {
+                        "sourceBrands" if i % 9 == 0 => json!("AWS Feed"),
+                        "sourceBrands" => {
+                            json!([if i % 2 == 0 { "AWS Feed" } else { "x" }, "Office 365"])
+                        }
+                        "tags" => json!([TAGS[i % 3]]),
+                        "score" if i % 11 == 0 => json!("2"),
+                        "score" => json!(i % 5),
+                        "lastSeen" => json!(format!("2025-12-{:02}T00:00:00Z", 1 + i % 28)),
+                        "region" => json!(["emea", "APAC"][i % 2]),
+                        _ => json!(["2025-06-01", "2099-01-01"][i % 2]),
+                    };
+                    fields.insert(key.to_owned(), v);
+                }
+                let kind = ["IP", "Domain", "ip", "URL"][i % 4];
+                let record =
+                    json!({"value": format!("v{i}.example"), "type": kind, "fields": fields});
+                serde_json::from_value(record).expect("indicator")
+            })
+            .collect()
+    }
+
+    fn selection_query() -> impl Strategy<Value = String> {
+        let terms = prop::sample::select(vec![
+            "type:IP",
+            "type:ip*",
+            "sourceBrands:\"AWS Feed\"",
+            "source:aws*",
+            "tags:tor",
+            "tags:STRASSE",
+            "tags:straße",
+            "score:>=2",
+            "score:1",
+            "reputation:bad",
+            "reputation:*",
+            "lastSeen:>now-20d",
+            "lastSeen:*",
+            "region:emea",
+            "Region:*",
+            "expirationStatus:expired",
+            "value:v1*",
+            "value:*7.example",
+            "expiration:<now",
+        ]);
+        let joins = prop::sample::select(vec![" ", " or ", " and -", " || !", ") or (", " "]);
+        prop::collection::vec((terms, joins), 1..6).prop_map(|parts| {
+            let mut q = String::from("(");
+            let mut open = 1;
+            for (i, (term, join)) in parts.iter().enumerate() {
+                if i > 0 {
+                    q.push_str(join);
+                    if join.contains('(') {
+                        open += 1;
+                    }
+                    if join.contains(')') {
+                        open -= 1;
+                    }
+                }
+                q.push_str(term);
+            }
+            q.push_str(&")".repeat(open));
+            q
+        })
+    }
+
     proptest! {
+        #[test]
+        fn select_agrees_with_matches(q in selection_query()) {
+            let data = varied(200);
+            let now = Instant::parse("2026-01-01T00:00:00Z").expect("now");
+            let query = Query::parse(&q).expect("generated queries are valid");
+            let one_by_one: Vec<u32> = (0..200u32)
+                .filter(|&i| query.matches(&data[i as usize], now))
+                .collect();
+            prop_assert_eq!(query.select(&data, now), one_by_one);
+        }
+
         #[test]
         fn parse_and_matches_never_panic(text in query_text()) {
             if let Ok(q) = Query::parse(&text) {

@@ -1,0 +1,4 @@
+//! The feedgate engine: every configured instance on its own port, served by the library's
+//! handlers, on the embedded store (or DynamoDB).
+
+pub mod config;

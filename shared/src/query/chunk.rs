@@ -1,0 +1,157 @@
+//! Chunked selection: the tree is evaluated over 64 indicators at a time, one test across
+//! the whole chunk before the next. Selection over a large store is bound by memory latency
+//! (each indicator's fields sit behind several pointers), and running one step for many
+//! indicators in a row lets the CPU keep many of those cache misses in flight at once.
+
+use serde_json::{Map, Value};
+
+use super::eval::{Node, Test};
+use super::fields::get_hinted;
+use crate::indicator::Indicator;
+use crate::instant::Instant;
+
+impl Node {
+    /// Of the indicators of `chunk` (at most 64) whose bits are set in `alive`, those that
+    /// satisfy the tree. Evaluating one test across many indicators keeps each loop iteration
+    /// independent of the previous one, so the CPU overlaps the cache misses of several
+    /// indicators' field lookups instead of waiting for each in turn.
+    pub(super) fn filter(&self, chunk: &[Indicator], alive: u64, now: Instant) -> u64 {
+        match self {
+            Self::All => alive,
+            Self::And(nodes) => nodes.iter().fold(alive, |alive, n| {
+                if alive == 0 {
+                    0
+                } else {
+                    n.filter(chunk, alive, now)
+                }
+            }),
+            Self::Or(nodes) => {
+                let mut undecided = alive;
+                let mut selected = 0;
+                for n in nodes.iter() {
+                    if undecided == 0 {
+                        break;
+                    }
+                    let hits = n.filter(chunk, undecided, now);
+                    selected |= hits;
+                    undecided &= !hits;
+                }
+                selected
+            }
+            Self::Not(inner) => alive & !inner.filter(chunk, alive, now),
+            Self::Test(t) => t.filter(chunk, alive, now),
+        }
+    }
+}
+
+impl Test {
+    /// `eval` over the `alive` indicators of a chunk. Field lookups run first as a separate
+    /// tight loop: its iterations are independent, so the CPU keeps several indicators' cache
+    /// misses in flight instead of waiting for each lookup before the next.
+    fn filter(&self, chunk: &[Indicator], alive: u64, now: Instant) -> u64 {
+        let mut out = alive;
+        if let Some(key) = self.top_key() {
+            let stored = lookup_chunk(chunk, alive, key);
+            if matches!(self, Self::List(..)) {
+                // One more hop before matching: the lists' element buffers.
+                let mut touched = 0usize;
+                for i in Bits(alive) {
+                    if let Some(Some(Value::Array(items))) = stored.get(i) {
+                        touched ^= items.first().map_or(0, |v| usize::from(v.is_string()));
+                    }
+                }
+                std::hint::black_box(touched);
+            }
+            for i in Bits(alive) {
+                if !self.on_top(stored.get(i).copied().flatten(), now) {
+                    out &= !(1u64 << i);
+                }
+            }
+            return out;
+        }
+        for i in Bits(alive) {
+            if !chunk.get(i).is_some_and(|ind| self.eval(ind, now)) {
+                out &= !(1u64 << i);
+            }
+        }
+        out
+    }
+}
+
+/// The set bits of a mask, lowest first.
+struct Bits(u64);
+
+impl Iterator for Bits {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        if self.0 == 0 {
+            return None;
+        }
+        let i = self.0.trailing_zeros() as usize;
+        self.0 &= self.0 - 1;
+        Some(i)
+    }
+}
+
+/// `top(ind, key)` for the `alive` indicators of a chunk, as a pipeline of short loops, one
+/// per pointer hop (map, entry at the hinted position, key text). Each loop's iterations are
+/// independent, so the CPU keeps the cache misses of many indicators in flight at once
+/// rather than walking one indicator's pointer chain at a time; that chain, not computation,
+/// is what selection over a large store spends its time on.
+fn lookup_chunk<'a>(chunk: &'a [Indicator], alive: u64, key: &str) -> [Option<&'a Value>; 64] {
+    let mut stored: [Option<&Value>; 64] = [None; 64];
+    let mut maps: [Option<&Map<String, Value>>; 64] = [None; 64];
+    let mut hint = usize::MAX;
+    // Reading something from each hop is what brings it into cache; `black_box` keeps the
+    // otherwise unused reads.
+    let mut touched = 0usize;
+    for i in Bits(alive) {
+        if let (Some(slot), Some(ind)) = (maps.get_mut(i), chunk.get(i)) {
+            let map = ind.fields();
+            touched ^= map.len();
+            *slot = Some(map);
+        }
+    }
+    let mut entries: [Option<(&String, &Value)>; 64] = [None; 64];
+    for i in Bits(alive) {
+        let Some(map) = maps.get(i).copied().flatten() else {
+            continue;
+        };
+        if hint == usize::MAX {
+            // The first indicator of the chunk finds where `key` sits; the rest try there.
+            hint = 0;
+            if let Some(slot) = stored.get_mut(i) {
+                *slot = get_hinted(map, key, &mut hint);
+            }
+            continue;
+        }
+        let entry = map.iter().nth(hint);
+        touched ^= entry.map_or(0, |(k, _)| k.len());
+        if let Some(slot) = entries.get_mut(i) {
+            *slot = entry;
+        }
+    }
+    std::hint::black_box(touched);
+    for i in Bits(alive) {
+        let found = match (
+            entries.get(i).copied().flatten(),
+            maps.get(i).copied().flatten(),
+        ) {
+            (Some((k, v)), _) if k.as_str() == key => Some(v),
+            (Some(_), Some(map)) => get_hinted(map, key, &mut hint),
+            // No hinted entry was read for this one: either the chunk's first, whose value
+            // is already stored, or a map too short for the hint.
+            (None, Some(map)) => match stored.get(i).copied().flatten() {
+                Some(v) => Some(v),
+                None => get_hinted(map, key, &mut hint),
+            },
+            (_, None) => None,
+        };
+        if let Some(slot) = stored.get_mut(i) {
+            *slot = found;
+        }
+    }
+    stored
+}
