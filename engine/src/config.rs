@@ -7,10 +7,9 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use feedgate::auth::Credential;
-use feedgate::export::args::ExportParams;
-use feedgate::lists::PublishListParams;
+use feedgate::auth::decide::Mode;
+use feedgate::http::serve::KindParams;
 use feedgate::store::InstanceKind;
-use feedgate::webhook::WebhookParams;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -132,17 +131,6 @@ pub enum StoreConfig {
     },
 }
 
-/// Kind-specific validated parameters.
-#[derive(Debug, Clone)]
-pub enum KindParams {
-    /// Export instance.
-    Export(Box<ExportParams>),
-    /// Webhook instance.
-    Webhook(WebhookParams),
-    /// Publish-list instance.
-    PublishList(PublishListParams),
-}
-
 /// One configured instance, validated.
 #[derive(Debug, Clone)]
 pub struct InstanceConfig {
@@ -165,11 +153,7 @@ pub struct InstanceConfig {
 impl InstanceConfig {
     /// The instance kind.
     pub fn kind(&self) -> InstanceKind {
-        match self.params {
-            KindParams::Export(_) => InstanceKind::Export,
-            KindParams::Webhook(_) => InstanceKind::Webhook,
-            KindParams::PublishList(_) => InstanceKind::PublishList,
-        }
+        self.params.kind()
     }
 }
 
@@ -293,18 +277,9 @@ impl EngineConfig {
                 .and_then(|v| v.as_object().cloned())
                 .unwrap_or_default();
             check_long_running(&at, inst.port, &tls, &raw_params)?;
-            let params = match inst.kind {
-                InstanceKind::Export => {
-                    ExportParams::from_params(&raw_params).map(|p| KindParams::Export(Box::new(p)))
-                }
-                InstanceKind::Webhook => {
-                    WebhookParams::from_params(&raw_params, false).map(KindParams::Webhook)
-                }
-                InstanceKind::PublishList => {
-                    PublishListParams::from_params(&raw_params).map(KindParams::PublishList)
-                }
-            }
-            .map_err(|e| ConfigError::Invalid(format!("{at}: params.{}: {}", e.name, e.reason)))?;
+            let params = KindParams::parse(inst.kind, &raw_params, Mode::Engine).map_err(|e| {
+                ConfigError::Invalid(format!("{at}: params.{}: {}", e.name, e.reason))
+            })?;
             let credentials = match inst.credentials {
                 None => None,
                 Some(c) => credential(c, &format!("{at}.credentials"), &mut warnings)?,

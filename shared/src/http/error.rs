@@ -15,6 +15,10 @@ pub enum ApiError {
     /// 401 from the export service's Basic check (with the challenge).
     #[error("basic authentication failed")]
     ExportUnauthorized,
+    /// 401 from the export service's header-token check (no challenge: the client must
+    /// send the token, not Basic credentials).
+    #[error("token authentication failed")]
+    ExportUnauthorizedNoChallenge,
     /// 401 from webhook / publish-list Basic checks (no challenge).
     #[error("authorization failed")]
     Unauthorized,
@@ -57,6 +61,11 @@ impl ApiError {
                 "Basic authentication failed. Make sure you are using the right credentials.",
             )
             .with_header("WWW-Authenticate", "Basic realm=\"feedgate\""),
+            Self::ExportUnauthorizedNoChallenge => Response::new(
+                401,
+                TEXT,
+                "Basic authentication failed. Make sure you are using the right credentials.",
+            ),
             Self::Unauthorized => Response::new(401, TEXT, "Authorization failed."),
             Self::ApiKeyUnauthorized => Response::new(
                 401,
@@ -84,5 +93,22 @@ impl ApiError {
     /// Whether this is a server-side failure (logged with its cause at the boundary).
     pub fn is_server_error(&self) -> bool {
         matches!(self, Self::Unavailable { .. })
+    }
+}
+
+impl From<crate::auth::decide::Denial> for ApiError {
+    fn from(denial: crate::auth::decide::Denial) -> Self {
+        use crate::auth::decide::{Denial, STORE_UNAVAILABLE_MESSAGE, STORE_UNAVAILABLE_RETRY_AFTER};
+        match denial {
+            Denial::ExportChallenge(_) => Self::ExportUnauthorized,
+            Denial::ExportNoChallenge(_) => Self::ExportUnauthorizedNoChallenge,
+            Denial::Unauthorized(_) => Self::Unauthorized,
+            Denial::ApiKey(_) => Self::ApiKeyUnauthorized,
+            Denial::Forbidden { .. } => Self::Forbidden,
+            Denial::StoreUnavailable(_) => Self::Unavailable {
+                message: STORE_UNAVAILABLE_MESSAGE.into(),
+                retry_after: STORE_UNAVAILABLE_RETRY_AFTER,
+            },
+        }
     }
 }

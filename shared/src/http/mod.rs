@@ -7,6 +7,7 @@ pub mod export;
 pub mod export_cache;
 pub mod gate;
 pub mod publish;
+pub mod serve;
 pub mod webhook;
 
 use bytes::Bytes;

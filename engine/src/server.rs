@@ -1,0 +1,333 @@
+//! The listeners: one per instance, plain HTTP or TLS (rustls), each request through the
+//! library's [`Deployment`], one access-log line per request.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use feedgate::http::serve::{Deployment, Instance, KindParams};
+use feedgate::http::webhook::check_body_size;
+use feedgate::http::{ApiError, Request, Response};
+use feedgate::instant::Instant;
+use feedgate::store::Store;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+/// How an instance listens.
+#[derive(Debug, Clone)]
+pub struct Listen {
+    /// Address and port (port 0: any free port).
+    pub addr: SocketAddr,
+    /// Certificate chain and key files.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+/// An instance bound to its socket, ready to serve.
+pub struct Bound {
+    instance: Arc<Instance>,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    local: SocketAddr,
+}
+
+impl std::fmt::Debug for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bound")
+            .field("instance", &self.instance.name)
+            .field("local", &self.local)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
+impl Bound {
+    /// The instance name.
+    pub fn name(&self) -> &str {
+        &self.instance.name
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// `http://addr:port/` or `https://...`.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}/", self.local)
+    }
+}
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A port could not be bound.
+    #[error("instance '{instance}': cannot listen on {addr}: {source}")]
+    Bind {
+        /// Instance name.
+        instance: String,
+        /// Address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Certificate or key unusable.
+    #[error("instance '{instance}': {message}")]
+    Tls {
+        /// Instance name.
+        instance: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Binds every instance's socket (all or nothing).
+pub async fn bind(instances: Vec<(Instance, Listen)>) -> Result<Vec<Bound>, StartError> {
+    let mut out = Vec::with_capacity(instances.len());
+    for (instance, listen) in instances {
+        let tls = match &listen.tls {
+            None => None,
+            Some((cert, key)) => Some(acceptor(cert, key).map_err(|message| StartError::Tls {
+                instance: instance.name.clone(),
+                message,
+            })?),
+        };
+        let listener =
+            TcpListener::bind(listen.addr)
+                .await
+                .map_err(|source| StartError::Bind {
+                    instance: instance.name.clone(),
+                    addr: listen.addr,
+                    source,
+                })?;
+        let local = listener.local_addr().map_err(|source| StartError::Bind {
+            instance: instance.name.clone(),
+            addr: listen.addr,
+            source,
+        })?;
+        out.push(Bound {
+            instance: Arc::new(instance),
+            listener,
+            tls,
+            local,
+        });
+    }
+    Ok(out)
+}
+
+fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|i| i.collect::<Result<_, _>>())
+        .map_err(|e| format!("tls_cert {}: {e}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!("tls_cert {}: no certificate found", cert.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("tls_key {}: {e}", key.display()))?;
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|b| b.with_no_client_auth().with_single_cert(certs, key))
+        .map_err(|e| format!("tls: {e}"))?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Serves every bound instance until `shutdown` resolves, then stops accepting and waits (up
+/// to 10 s) for requests in flight.
+pub async fn serve<S: Store + 'static>(
+    deployment: Arc<Deployment<S>>,
+    bound: Vec<Bound>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = Arc::new(GracefulShutdown::new());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut loops = Vec::new();
+    for b in bound {
+        let deployment = Arc::clone(&deployment);
+        let graceful = Arc::clone(&graceful);
+        let mut stop = stop_rx.clone();
+        loops.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    accepted = b.listener.accept() => {
+                        let Ok((stream, peer)) = accepted else { continue };
+                        let _ = stream.set_nodelay(true);
+                        spawn_connection(
+                            Arc::clone(&deployment),
+                            Arc::clone(&b.instance),
+                            b.tls.clone(),
+                            stream,
+                            peer,
+                            &graceful,
+                        );
+                    }
+                }
+            }
+        }));
+    }
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    for l in loops {
+        let _ = l.await;
+    }
+    if let Ok(graceful) = Arc::try_unwrap(graceful) {
+        let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
+    }
+}
+
+fn spawn_connection<S: Store + 'static>(
+    deployment: Arc<Deployment<S>>,
+    instance: Arc<Instance>,
+    tls: Option<TlsAcceptor>,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    graceful: &GracefulShutdown,
+) {
+    let service = service_fn(move |req| {
+        let deployment = Arc::clone(&deployment);
+        let instance = Arc::clone(&instance);
+        async move { Ok::<_, Infallible>(answer(&deployment, &instance, req, peer).await) }
+    });
+    let builder = hyper::server::conn::http1::Builder::new();
+    match tls {
+        None => {
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let conn = graceful.watch(conn);
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+        }
+        Some(acceptor) => {
+            // The TLS handshake happens in the task; the graceful watcher covers the HTTP
+            // part once the handshake is done.
+            let watcher = graceful.watcher();
+            tokio::spawn(async move {
+                let Ok(Ok(tls_stream)) =
+                    tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
+                else {
+                    return;
+                };
+                let conn = builder.serve_connection(TokioIo::new(tls_stream), service);
+                let _ = watcher.watch(conn).await;
+            });
+        }
+    }
+}
+
+/// One request: admit (no body read), then read the body within the webhook limit, then the
+/// integration.
+async fn answer<S: Store>(
+    deployment: &Deployment<S>,
+    instance: &Instance,
+    req: hyper::Request<Incoming>,
+    peer: SocketAddr,
+) -> hyper::Response<Full<Bytes>> {
+    let started = std::time::Instant::now();
+    let (parts, body) = req.into_parts();
+    let mut request = Request {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: Bytes::new(),
+    };
+    let now = Instant::now();
+    let (response, principal) = match deployment.admit(instance, &request, now).await {
+        Err(e) => (e.into_response(), None),
+        Ok(principal) => {
+            let read = match &instance.params {
+                KindParams::Webhook(params) => read_body(&request, body, params).await,
+                _ => Ok(Bytes::new()),
+            };
+            match read {
+                Err(e) => (e.into_response(), Some(principal)),
+                Ok(bytes) => {
+                    request.body = bytes;
+                    (
+                        deployment.handle(instance, &request, now).await,
+                        Some(principal),
+                    )
+                }
+            }
+        }
+    };
+    tracing::info!(
+        target: "feedgate::access",
+        instance = %instance.name,
+        method = %request.method,
+        path = %request.path,
+        status = response.status,
+        bytes = response.body.len(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        client = %peer,
+        principal = %principal.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+        "request"
+    );
+    to_hyper(response)
+}
+
+/// Reads a webhook body: a `Content-Length` over the limit is refused without reading; a
+/// body that grows past it while read is refused too.
+async fn read_body(
+    request: &Request,
+    body: Incoming,
+    params: &feedgate::webhook::WebhookParams,
+) -> Result<Bytes, ApiError> {
+    if let Some(length) = request
+        .header("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        check_body_size(length, params)?;
+    }
+    let limit = usize::try_from(params.max_body_size).unwrap_or(usize::MAX);
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(check_body_size(params.max_body_size + 1, params)
+                .err()
+                .unwrap_or(ApiError::InvalidArgument("request body too large".into())))
+        }
+        Err(_) => Err(ApiError::InvalidArgument(
+            "request body could not be read".into(),
+        )),
+    }
+}
+
+fn to_hyper(response: Response) -> hyper::Response<Full<Bytes>> {
+    let mut builder = hyper::Response::builder().status(response.status);
+    for (name, value) in &response.headers {
+        builder = builder.header(*name, value.as_str());
+    }
+    builder
+        .body(Full::new(response.body))
+        .unwrap_or_else(|_| {
+            // Only an invalid header value can get here; answer rather than drop the request.
+            let mut fallback = hyper::Response::new(Full::new(Bytes::from_static(
+                b"response could not be encoded",
+            )));
+            *fallback.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
+            fallback
+        })
+}
