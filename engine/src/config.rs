@@ -257,7 +257,8 @@ impl EngineConfig {
             if !names.insert(inst.name.clone()) {
                 return Err(ConfigError::Invalid(format!("{at}: duplicate name")));
             }
-            if !ports.insert(inst.port) {
+            // Port 0 asks the OS for a free port (tests, the demo): never a clash.
+            if inst.port != 0 && !ports.insert(inst.port) {
                 return Err(ConfigError::Invalid(format!(
                     "{at}: port {} is already used by another instance",
                     inst.port

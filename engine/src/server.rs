@@ -104,14 +104,13 @@ pub async fn bind(instances: Vec<(Instance, Listen)>) -> Result<Vec<Bound>, Star
                 message,
             })?),
         };
-        let listener =
-            TcpListener::bind(listen.addr)
-                .await
-                .map_err(|source| StartError::Bind {
-                    instance: instance.name.clone(),
-                    addr: listen.addr,
-                    source,
-                })?;
+        let listener = TcpListener::bind(listen.addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                instance: instance.name.clone(),
+                addr: listen.addr,
+                source,
+            })?;
         let local = listener.local_addr().map_err(|source| StartError::Bind {
             instance: instance.name.clone(),
             addr: listen.addr,
@@ -134,8 +133,8 @@ fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
     if certs.is_empty() {
         return Err(format!("tls_cert {}: no certificate found", cert.display()));
     }
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| format!("tls_key {}: {e}", key.display()))?;
+    let key =
+        PrivateKeyDer::from_pem_file(key).map_err(|e| format!("tls_key {}: {e}", key.display()))?;
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -320,14 +319,12 @@ fn to_hyper(response: Response) -> hyper::Response<Full<Bytes>> {
     for (name, value) in &response.headers {
         builder = builder.header(*name, value.as_str());
     }
-    builder
-        .body(Full::new(response.body))
-        .unwrap_or_else(|_| {
-            // Only an invalid header value can get here; answer rather than drop the request.
-            let mut fallback = hyper::Response::new(Full::new(Bytes::from_static(
-                b"response could not be encoded",
-            )));
-            *fallback.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
-            fallback
-        })
+    builder.body(Full::new(response.body)).unwrap_or_else(|_| {
+        // Only an invalid header value can get here; answer rather than drop the request.
+        let mut fallback = hyper::Response::new(Full::new(Bytes::from_static(
+            b"response could not be encoded",
+        )));
+        *fallback.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
+        fallback
+    })
 }

@@ -7,6 +7,7 @@ pub mod dataset;
 pub mod export;
 pub mod format;
 pub mod http;
+pub mod import;
 pub mod indicator;
 pub mod instant;
 pub mod lists;

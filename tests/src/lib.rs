@@ -1,2 +1,5 @@
 //! Helpers shared by the cross-crate tests.
+pub mod http_client;
+pub mod http_vectors;
+pub mod moto;
 pub mod store_contract;

@@ -1,1 +1,162 @@
-//! feedgate store adapter (embedded). Being written.
+//! feedgate store adapter for the engine: an embedded SQLite database.
+//!
+//! # Why SQLite (and not redb)
+//!
+//! The admin commands (`feedgate lists put`, `feedgate import`, `feedgate keys create`, ...)
+//! must work while `feedgate serve` runs on the same store, from another process
+//! (spec/engine.md). SQLite in WAL mode lets several processes open one database: readers never
+//! block, writers take turns on the write lock (we wait for it with a busy timeout). redb opens a
+//! database in one process only, so every command would have to go through the running engine.
+//!
+//! # Durability
+//!
+//! WAL mode with `synchronous=FULL`: a commit returns only after the WAL is fsynced, so every
+//! write the store acknowledged survives a crash of the process *and* a power loss. With
+//! `synchronous=NORMAL` WAL mode stays consistent but may lose the last commits on power loss,
+//! which would break "what was reported imported is there after restart".
+//!
+//! # Layout
+//!
+//! One file, `<dir>/feedgate.db` (plus SQLite's `-wal`/`-shm` side files). Indicators keep an
+//! `INTEGER PRIMARY KEY` sequence assigned on first insert: it is the export order, and a
+//! whole-set load is a scan of the table in rowid order. Every indicator write bumps a version
+//! counter in the same transaction. Other records are small rows or JSON bodies.
+//!
+//! All SQLite calls block, so each store call runs on tokio's blocking pool: writes through one
+//! connection behind a mutex (SQLite allows one writer at a time anyway), reads through a small
+//! pool of read connections that WAL lets run alongside the writer.
+
+mod codec;
+mod error;
+mod incidents;
+mod indicators;
+mod keys;
+mod load;
+mod records;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use feedgate::store::{StoreError, StoreResult};
+use rusqlite::Connection;
+
+pub use schema::SCHEMA_VERSION;
+
+/// The database file's name inside the store directory.
+pub const DB_FILE: &str = "feedgate.db";
+
+/// Read connections kept for reuse; more can be open at once, the rest are closed after use.
+const MAX_IDLE_READERS: usize = 8;
+
+/// The embedded store: a SQLite database in WAL mode. Cheap to clone; clones share connections.
+#[derive(Debug, Clone)]
+pub struct EmbeddedStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    file: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl EmbeddedStore {
+    /// Opens the store in directory `dir`, creating the directory, the database and its schema
+    /// when missing (and migrating an older schema). Safe to call from several processes at
+    /// once. Fails with `Corrupt` when the file is not a feedgate database or was written by a
+    /// newer version, and with `Unavailable` when it cannot be opened.
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot create store directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+        let file = dir.join(DB_FILE);
+        let mut writer = schema::connect(&file)?;
+        schema::migrate(&mut writer)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                file,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn file(&self) -> &Path {
+        &self.inner.file
+    }
+
+    /// Runs `f` with the write connection on the blocking pool.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || {
+            // A panic while the lock was held rolled its transaction back (Transaction's drop),
+            // so the connection is still usable.
+            let mut conn = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut conn)
+        })
+        .await
+    }
+
+    /// Runs `f` with a read connection on the blocking pool.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || {
+            let mut conn = inner.take_reader()?;
+            let result = f(&mut conn);
+            inner.give_back(conn);
+            result
+        })
+        .await
+    }
+}
+
+impl Inner {
+    fn take_reader(&self) -> StoreResult<Connection> {
+        let idle = self
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => schema::connect(&self.file),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        // A reader is only returned between transactions; an open one would pin an old
+        // snapshot and keep the WAL from being checkpointed.
+        if !conn.is_autocommit() {
+            return;
+        }
+        let mut idle = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+    }
+}
+
+/// Moves blocking SQLite work off the async threads.
+async fn run_blocking<T, F>(f: F) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> StoreResult<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+}

@@ -1,15 +1,33 @@
-//! Credential decisions (integrations.md §2): pure functions over presented headers and
-//! configured credentials. Storage and caching live at the edges.
+//! Credential decisions (integrations.md §2, §3): pure functions over presented headers,
+//! configured credentials and API-key records. The one entry point for a request is
+//! [`Authenticator::authenticate`]; storage is reached only through the [`KeyStore`] port.
+//!
+//! [`KeyStore`]: crate::store::KeyStore
 
+pub mod apikey;
 pub mod basic;
+pub mod cache;
+pub mod decide;
+pub mod headers;
 pub mod secret;
+pub mod token;
+
+#[cfg(test)]
+mod testkit;
 
 use std::fmt;
 
 use crate::auth::basic::parse_basic;
 use crate::auth::secret::{ct_eq, hash_secret, verify_secret};
+use crate::store::Role;
 
-/// A configured Basic credential: username and the PHC hash of the password.
+pub use apikey::{KeyFailure, MasterSecret};
+pub use cache::VerifiedCache;
+pub use decide::{Authenticator, CredentialFailure, Denial, Effective, InstanceAuth, Mode};
+pub use headers::redact_header;
+
+/// A configured credential: username and the PHC hash of the password. A username
+/// `_header:<Name>` makes it a header token (§2.3) whose hash is the token's.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credential {
     username: String,
@@ -60,13 +78,23 @@ impl Credential {
     }
 }
 
-/// Who was admitted.
+/// Who was admitted. `Display` is the access-log form (§2.6): `open`, `basic:<username>`,
+/// `token`, `api-key:<id>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     /// An open instance: nobody was asked.
     Open,
-    /// A Basic pair.
+    /// A Basic pair; the username.
     Basic(String),
+    /// The instance's header token (engine only).
+    Token,
+    /// An API key whose role allows the route.
+    ApiKey {
+        /// Canonical key id.
+        id: String,
+        /// Its role.
+        role: Role,
+    },
 }
 
 impl fmt::Display for Principal {
@@ -74,6 +102,8 @@ impl fmt::Display for Principal {
         match self {
             Self::Open => f.write_str("open"),
             Self::Basic(user) => write!(f, "basic:{user}"),
+            Self::Token => f.write_str("token"),
+            Self::ApiKey { id, .. } => write!(f, "api-key:{id}"),
         }
     }
 }
@@ -81,6 +111,10 @@ impl fmt::Display for Principal {
 /// Basic authentication against the effective credential (instance, else universal). `None`
 /// effective credential means an open instance. `authorization` holds every `Authorization`
 /// field received.
+///
+/// Superseded by [`Authenticator::authenticate`], which adds API keys, header tokens, the
+/// cache and serverless mode (where no credential means 401, not open); kept until
+/// `http::gate` moves over.
 pub fn check_basic(
     effective: Option<&Credential>,
     authorization: &[&str],

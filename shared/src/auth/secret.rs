@@ -35,10 +35,30 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
 }
 
+/// 32 bytes from the operating system's secure random source (the one Argon2 salts come
+/// from), for per-process keys such as the verified-credential cache's.
+pub fn random_key() -> Result<[u8; 32], SecretError> {
+    // `try_generate_salt` yields 16 bytes per call; two calls give a 256-bit key without
+    // adding a direct dependency on `getrandom`.
+    let mut key = [0u8; 32];
+    for half in key.chunks_exact_mut(16) {
+        let salt = argon2::password_hash::try_generate_salt()
+            .map_err(|e| SecretError(format!("no secure randomness: {e}")))?;
+        half.copy_from_slice(&salt);
+    }
+    Ok(key)
+}
+
 /// Hashing failed (no randomness, bad parameters).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot hash secret: {0}")]
 pub struct SecretError(String);
+
+impl SecretError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -52,6 +72,14 @@ mod tests {
         assert!(!verify_secret(&phc, "pa:sS"));
         assert!(!verify_secret("not a hash", "pa:ss"));
         assert!(is_supported_hash(&phc));
+    }
+
+    #[test]
+    fn random_keys_differ_between_calls() {
+        let a = random_key().expect("randomness");
+        let b = random_key().expect("randomness");
+        assert_ne!(a, b);
+        assert_ne!(a[..16], a[16..], "the two halves come from separate draws");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::fields::{filled, number, other, reputation, stored_instant, top};
+use super::fields::{filled, number, other, parse_stored_instant, reputation, stored_instant, top};
 use super::pattern::StrMatch;
 use crate::indicator::{Indicator, IndicatorType};
 use crate::instant::Instant;
@@ -321,7 +321,7 @@ fn compare(v: &Value, cmp: Cmp, operand: Operand, now: Instant) -> bool {
     match (v, operand) {
         (Value::Number(n), Operand::Number(want)) => n.as_f64().is_some_and(|n| cmp.holds(n, want)),
         (Value::String(s), Operand::Instant(want)) => {
-            Instant::parse(s).is_some_and(|at| cmp.holds(at, want.resolve(now)))
+            parse_stored_instant(s).is_some_and(|at| cmp.holds(at, want.resolve(now)))
         }
         _ => false,
     }

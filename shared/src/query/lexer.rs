@@ -51,8 +51,9 @@ pub(super) struct RawTerm {
     pub field: Option<(String, usize)>,
     /// The operator and its position.
     pub op: Option<(Op, usize)>,
-    /// The value.
-    pub value: RawValue,
+    /// The value, or why it is missing or unreadable. The error waits for the parser, which
+    /// first reports an op that cannot apply: that one comes earlier in reading order.
+    pub value: Result<RawValue, QueryError>,
 }
 
 /// What a token is.
@@ -190,7 +191,7 @@ impl Lexer {
                 return Ok(self.token(start, start + 1, kind));
             }
             '"' => {
-                let value = self.quoted(start)?;
+                let value = Ok(self.quoted(start)?);
                 let term = RawTerm {
                     field: None,
                     op: None,
@@ -232,7 +233,7 @@ impl Lexer {
             return Ok(RawTerm {
                 field: None,
                 op: None,
-                value: word_value(word, start),
+                value: Ok(word_value(word, start)),
             });
         };
         let name = self.chars.get(start..colon).unwrap_or_default();
@@ -262,18 +263,19 @@ impl Lexer {
         let op = op.map(|(op, _)| (op, colon + 2));
         let value = if value_start < end {
             self.at = end;
-            word_value(
+            Ok(word_value(
                 self.chars.get(value_start..end).unwrap_or_default(),
                 value_start,
-            )
+            ))
         } else if self.chars.get(end) == Some(&'"') {
-            self.quoted(end)?
+            self.quoted(end)
         } else {
+            self.at = end;
             let written = self.text(start, end);
-            return Err(QueryError::new(
+            Err(QueryError::new(
                 end + 1,
                 format!("missing value after '{written}'"),
-            ));
+            ))
         };
         Ok(RawTerm {
             field: Some(field),
@@ -282,13 +284,15 @@ impl Lexer {
         })
     }
 
-    /// A quoted value starting at the `"` at `open`; leaves `self.at` after the closing `"`.
+    /// A quoted value starting at the `"` at `open`; leaves `self.at` after the closing `"`
+    /// (or at the end, when there is none: the rest of the query is inside the quote).
     fn quoted(&mut self, open: usize) -> Result<RawValue, QueryError> {
         let mut pieces = Vec::new();
         let mut text = String::new();
         let mut i = open + 1;
         loop {
             let Some(&c) = self.chars.get(i) else {
+                self.at = self.chars.len();
                 return Err(QueryError::new(
                     open + 1,
                     "unterminated quoted value".into(),
@@ -298,6 +302,7 @@ impl Lexer {
                 '"' => break,
                 '\\' => {
                     let Some(&e) = self.chars.get(i + 1) else {
+                        self.at = self.chars.len();
                         return Err(QueryError::new(
                             open + 1,
                             "unterminated quoted value".into(),
@@ -362,7 +367,10 @@ mod tests {
                             .as_ref()
                             .map_or(String::new(), |(f, _)| f.clone() + ":");
                         let op = t.op.map_or("", |(o, _)| o.as_str());
-                        format!("[{f}{op}{}]", t.value.text)
+                        match &t.value {
+                            Ok(v) => format!("[{f}{op}{}]", v.text),
+                            Err(e) => format!("[{f}{op} {} @{}]", e.reason, e.position),
+                        }
                     }
                 })
                 .collect::<Vec<_>>()
@@ -425,23 +433,61 @@ mod tests {
             Piece::Lit('b'),
             Piece::One,
         ];
-        assert_eq!(t.value.pieces, expected);
+        assert_eq!(t.value.expect("value").pieces, expected);
     }
 
     #[test]
     fn reports_lexical_errors_at_character_positions() {
         let cases = [
-            (r#"tags:"known \"bad\""#, "unterminated quoted value @6"),
+            (
+                r#"tags:"known \"bad\""#,
+                "[tags: unterminated quoted value @6] $",
+            ),
             (r#"é "abc\"#, "unterminated quoted value @3"),
             ("\"\":evil.example.org", "missing field name before ':' @3"),
             (":x", "missing field name before ':' @1"),
             ("ü 1.2.3.4:80", "invalid field name '1.2.3.4' @3"),
-            ("score:>= 2", "missing value after 'score:>=' @9"),
-            ("tags:", "missing value after 'tags:' @6"),
-            ("tags:)", "missing value after 'tags:' @6"),
+            (
+                "score:>= 2",
+                "[score:>= missing value after 'score:>=' @9] [2] $",
+            ),
+            ("tags:", "[tags: missing value after 'tags:' @6] $"),
+            ("tags:)", "[tags: missing value after 'tags:' @6] ) $"),
+            ("tags:<\"x", "[tags:< unterminated quoted value @7] $"),
         ];
         for (q, want) in cases {
             assert_eq!(shape(q), want, "{q:?}");
+        }
+    }
+
+    fn lexer_input() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let atoms = prop::sample::select(vec![
+            "a:", "b:>=", "c:<", ":", "\"", "\\", "(", ")", " ", "\t", "-", "!", "*", "?", "and",
+            "||", "x", "é", "𝒜",
+        ]);
+        prop_oneof![
+            prop::collection::vec(atoms, 0..16).prop_map(|v| v.concat()),
+            ".{0,40}",
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lexing_always_reaches_the_end_or_an_error(text in lexer_input()) {
+            let mut lx = Lexer::new(&text);
+            let mut finished = false;
+            // Every token consumes at least one character, so len + 1 calls must suffice.
+            for _ in 0..=text.chars().count() + 1 {
+                match lx.next_token() {
+                    Ok(Token { kind: TokKind::End, .. }) | Err(_) => {
+                        finished = true;
+                        break;
+                    }
+                    Ok(_) => {}
+                }
+            }
+            proptest::prop_assert!(finished);
         }
     }
 }

@@ -63,7 +63,7 @@ impl Query {
     /// `u32::MAX` is only scanned up to that index.
     pub fn select(&self, indicators: &[Indicator], now: Instant) -> Vec<u32> {
         let mut out = Vec::new();
-        // Chunks of 64, one bit per indicator: see `eval::Node::filter` for why.
+        // Chunks of 64, one bit per indicator: see the `chunk` module for why.
         for (c, chunk) in indicators.chunks(64).enumerate() {
             let alive = u64::MAX >> (64 - chunk.len());
             let mut hits = self.root.filter(chunk, alive, now);
@@ -376,6 +376,13 @@ mod tests {
     }
 
     #[test]
+    fn queries_can_be_shared_across_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Query>();
+        shareable::<QueryError>();
+    }
+
+    #[test]
     fn rejects_op_on_list_field() {
         assert_eq!(error("tag:>x").0, 5);
     }
@@ -546,9 +553,11 @@ mod proptests {
         fn parse_and_matches_never_panic(text in query_text()) {
             if let Ok(q) = Query::parse(&text) {
                 let now = Instant::from_unix_millis(1_700_000_000_000);
-                for i in &sample() {
+                let sample = sample();
+                for i in &sample {
                     let _ = q.matches(i, now);
                 }
+                let _ = q.select(&sample, now);
             }
         }
 

@@ -158,7 +158,7 @@ impl Parser {
         if field == Field::ExpirationStatus {
             self.names_expiration_status = true;
         }
-        compile(name, field, term.op, &term.value)
+        compile(name, field, term.op, term.value)
     }
 }
 
@@ -212,8 +212,19 @@ fn compile(
     name: &str,
     field: Field,
     op: Option<(Op, usize)>,
-    value: &RawValue,
+    value: Result<RawValue, QueryError>,
 ) -> Result<Test, QueryError> {
+    // Reading order: the op comes before the value, so an op that cannot apply is reported
+    // even when the value is missing too.
+    if let Some((op, pos)) = op
+        && !matches!(field, Field::Score | Field::Instant(_) | Field::Other)
+    {
+        return Err(QueryError::new(
+            pos,
+            format!("field '{name}' cannot be compared with '{}'", op.as_str()),
+        ));
+    }
+    let value = value?;
     if op.is_none() && value.is_lone_star() {
         return Ok(Test::Present(field.presence(name)));
     }
@@ -229,6 +240,7 @@ fn compile(
             format!("expected {what} for '{name}', got '{}'", value.text),
         )
     };
+    let pattern = || StrMatch::compile(&value.pieces);
     match field {
         Field::Score => parse_number(&value.text)
             .map(|n| Test::Score(cmp, n))
@@ -246,25 +258,19 @@ fn compile(
             };
             Ok(Test::OtherCmp(name.into(), cmp, operand))
         }
-        _ => {
-            if let Some((op, pos)) = op {
-                return Err(QueryError::new(
-                    pos,
-                    format!("field '{name}' cannot be compared with '{}'", op.as_str()),
-                ));
-            }
-            let pattern = StrMatch::compile(&value.pieces);
-            Ok(match field {
-                Field::Type => Test::type_matching(pattern),
-                Field::List(key) => Test::List(key, pattern),
-                Field::Reputation => Test::Reputation(mask_of(&pattern, &REPUTATIONS)),
-                Field::ExpirationStatus => {
-                    Test::ExpirationStatus(mask_of(&pattern, &EXPIRATION_STATUSES))
-                }
-                Field::Other => Test::OtherEq(name.into(), pattern, parse_number(&value.text)),
-                _ => Test::Value(pattern),
-            })
-        }
+        Field::Other => Ok(Test::OtherEq(
+            name.into(),
+            pattern(),
+            parse_number(&value.text),
+        )),
+        Field::Value => Ok(Test::Value(pattern())),
+        Field::Type => Ok(Test::type_matching(pattern())),
+        Field::List(key) => Ok(Test::List(key, pattern())),
+        Field::Reputation => Ok(Test::Reputation(mask_of(&pattern(), &REPUTATIONS))),
+        Field::ExpirationStatus => Ok(Test::ExpirationStatus(mask_of(
+            &pattern(),
+            &EXPIRATION_STATUSES,
+        ))),
     }
 }
 

@@ -1,0 +1,91 @@
+//! Imports 1,000,000 sample indicators into a fresh embedded store, then loads them back.
+//! Prints import items/s, load seconds and the database size.
+//!
+//! `cargo bench -p feedgate-store-embedded --bench import_load [-- <count> [<batch>]]`
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use feedgate::store::IndicatorStore;
+use feedgate_store_embedded::EmbeddedStore;
+
+fn main() {
+    // `cargo bench` passes `--bench`; positional numbers are ours.
+    let numbers: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let count = numbers.first().copied().unwrap_or(1_000_000);
+    let batch = numbers.get(1).copied().unwrap_or(10_000);
+    let loads = numbers.get(2).copied().unwrap_or(3);
+    // FEEDGATE_BENCH_DIR keeps the database for a look afterwards.
+    let keep = std::env::var_os("FEEDGATE_BENCH_DIR").map(PathBuf::from);
+    let dir = keep
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("feedgate-bench-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&dir);
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(run(dir.clone(), count, batch, loads));
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+async fn run(dir: PathBuf, count: usize, batch: usize, loads: usize) {
+    let indicators = feedgate::sample::indicators(count);
+    let store = Arc::new(EmbeddedStore::open(&dir).expect("open store"));
+
+    let (started, cpu) = (Instant::now(), cpu_seconds());
+    let mut added = 0;
+    for chunk in indicators.chunks(batch.max(1)) {
+        added += store.upsert(chunk.to_vec()).await.expect("upsert").added;
+    }
+    let import = started.elapsed().as_secs_f64();
+    let import_cpu = cpu_seconds() - cpu;
+    assert_eq!(added, count as u64);
+    println!(
+        "import: {count} indicators in {import:.2} s = {:.0} items/s (batches of {batch}; \
+         {import_cpu:.2} s CPU)",
+        count as f64 / import
+    );
+
+    for round in 1..=loads {
+        let (started, cpu) = (Instant::now(), cpu_seconds());
+        let dataset = store.load().await.expect("load");
+        let load = started.elapsed().as_secs_f64();
+        let load_cpu = cpu_seconds() - cpu;
+        assert_eq!(dataset.indicators().len(), count);
+        println!("load #{round}: {count} indicators in {load:.3} s ({load_cpu:.2} s CPU)");
+    }
+
+    let size: u64 = ["feedgate.db", "feedgate.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "database size: {:.1} MB ({:.0} bytes/indicator, db + wal)",
+        size as f64 / 1e6,
+        size as f64 / count as f64
+    );
+}
+
+/// User + system CPU time of this process so far (Linux; 0 elsewhere). The wall time of a run
+/// on a shared machine says little on its own.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let ticks: f64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
+}

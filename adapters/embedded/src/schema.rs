@@ -1,0 +1,143 @@
+//! Connection settings and schema migrations (tracked in SQLite's `user_version`).
+
+use std::path::Path;
+use std::time::Duration;
+
+use feedgate::instant::Instant;
+use feedgate::store::{StoreError, StoreResult};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::error::{SqlResultExt, corrupt};
+
+/// The schema version this build writes. Older databases are migrated on open; newer ones
+/// are refused, since this build cannot know what a newer writer stores.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// How long a call waits for another connection or process to release the write lock before
+/// the call fails as `Unavailable`. An import batch commits in well under this.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Each migration takes the schema from its index to the next version.
+const MIGRATIONS: [&str; 1] = [r"
+CREATE TABLE meta (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+-- seq is the rowid: new rows get max(seq)+1, so first-insert order is export order, and an
+-- upsert that updates keeps the row (and its position).
+CREATE TABLE indicators (
+    seq    INTEGER PRIMARY KEY,
+    value  TEXT NOT NULL UNIQUE,
+    type   TEXT NOT NULL,
+    fields BLOB,
+    custom BLOB
+);
+CREATE TABLE incidents (
+    seq      INTEGER PRIMARY KEY,
+    instance TEXT NOT NULL,
+    dedup_id TEXT,
+    body     BLOB NOT NULL,
+    UNIQUE (instance, dedup_id)
+);
+CREATE INDEX incidents_by_instance ON incidents (instance, seq);
+CREATE TABLE lists (
+    name    TEXT PRIMARY KEY,
+    content BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE credentials (
+    scope    TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    hash     TEXT NOT NULL
+) WITHOUT ROWID;
+-- Revoked keys stay as rows: an id is never handed out twice.
+CREATE TABLE api_keys (
+    id   INTEGER PRIMARY KEY,
+    body BLOB NOT NULL
+);
+CREATE TABLE nonces (
+    key_id     TEXT NOT NULL,
+    nonce      TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (key_id, nonce)
+) WITHOUT ROWID;
+CREATE INDEX nonces_by_expiry ON nonces (expires_at);
+CREATE TABLE instances (
+    name TEXT PRIMARY KEY,
+    body BLOB NOT NULL
+) WITHOUT ROWID;
+"];
+
+/// `meta` row names.
+pub(crate) const DATA_VERSION: &str = "data_version";
+pub(crate) const DATA_MODIFIED: &str = "data_modified_ns";
+pub(crate) const KEY_COUNTER: &str = "key_counter";
+
+/// Opens one connection with the settings every connection needs.
+pub(crate) fn connect(file: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open_with_flags(
+        file,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", file.display())))?;
+    conn.busy_timeout(BUSY_TIMEOUT).store()?;
+    // WAL is a property of the file (set once, kept), the rest are per connection. FULL: see the
+    // crate doc. The cache holds the value index during big imports; mmap speeds whole-set
+    // loads by skipping a copy per page.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .store()?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Unavailable(format!(
+            "{} cannot use WAL mode (got {mode}); is it on a network file system?",
+            file.display()
+        )));
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA cache_size = -65536;
+         PRAGMA mmap_size = 1073741824;",
+    )
+    .store()?;
+    Ok(conn)
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`]. Runs in one write transaction, so two processes
+/// opening a new store at once do not both create it.
+pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .store()?;
+    let found: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .store()?;
+    if found > SCHEMA_VERSION {
+        return Err(corrupt(
+            "schema",
+            format!("schema version {found} is newer than this build supports ({SCHEMA_VERSION})"),
+        ));
+    }
+    let start = usize::try_from(found).map_err(|_| corrupt("schema", "negative version"))?;
+    for (from, sql) in MIGRATIONS.iter().enumerate().skip(start) {
+        tx.execute_batch(sql).store()?;
+        if from == 0 {
+            let now = now_nanos();
+            tx.execute(
+                "INSERT INTO meta (name, value) VALUES (?1, 0), (?2, ?3), (?4, 0)",
+                (DATA_VERSION, DATA_MODIFIED, now, KEY_COUNTER),
+            )
+            .store()?;
+        }
+    }
+    if found < SCHEMA_VERSION {
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .store()?;
+    }
+    tx.commit().store()
+}
+
+/// Now as nanoseconds since the epoch, as stored in `meta`.
+pub(crate) fn now_nanos() -> i64 {
+    i64::try_from(Instant::now().unix_nanos()).unwrap_or(i64::MAX)
+}
