@@ -22,6 +22,7 @@ pub mod creds;
 pub mod global;
 pub mod incidents;
 pub mod infra;
+pub mod instances;
 pub mod keys;
 pub mod lists;
 pub mod open;
@@ -59,6 +60,8 @@ pub enum Command {
     Creds(creds::CredsArgs),
     /// XDR-style API keys: create, list, revoke.
     Keys(keys::KeysArgs),
+    /// Instance configurations stored for serverless deployments.
+    Instances(instances::InstancesArgs),
     /// Store maintenance (create the DynamoDB table).
     Store(storecmd::StoreArgs),
     /// Infrastructure as code for serverless (AWS) deployments.
@@ -73,6 +76,7 @@ pub fn run(cli: Cli) -> Result<(), CommandError> {
         Command::Incidents(args) => incidents::run(&cli.global, args)?,
         Command::Creds(args) => creds::run(&cli.global, args)?,
         Command::Keys(args) => keys::run(&cli.global, args)?,
+        Command::Instances(args) => instances::run(&cli.global, args)?,
         Command::Store(args) => storecmd::run(&cli.global, args)?,
         Command::Infra(args) => infra::run(&cli.global, args)?,
     }

@@ -1,0 +1,105 @@
+//! The README's quickstart, as a new user runs it: the real `feedgate` binary in demo mode,
+//! then the `curl` lines it prints (sent over TCP), checked answer by answer.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use feedgate_tests::http_client::send;
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Three consecutive free ports (the demo uses base, base+1, base+2).
+fn free_base_port() -> u16 {
+    for _ in 0..50 {
+        let probe = TcpListener::bind("127.0.0.1:0").expect("bind probe");
+        let base = probe.local_addr().expect("addr").port();
+        drop(probe);
+        if base < 65_000
+            && (0..3).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok())
+        {
+            return base;
+        }
+    }
+    panic!("no three consecutive free ports");
+}
+
+fn start_demo(base: u16) -> (Running, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedgate"))
+        .args(["serve", "--demo", "--demo-port", &base.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("feedgate starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let running = Running(child);
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("demo output");
+        let done = line.starts_with("Ctrl-C");
+        lines.push(line);
+        if done || Instant::now() > deadline {
+            break;
+        }
+    }
+    (running, lines)
+}
+
+#[tokio::test]
+async fn demo_answers_the_curl_lines_it_prints() {
+    let base = free_base_port();
+    let (_demo, lines) = start_demo(base);
+    let curls: Vec<&String> = lines.iter().filter(|l| l.trim_start().starts_with("curl")).collect();
+    assert_eq!(curls.len(), 5, "demo output: {lines:?}");
+    let export: SocketAddr = format!("127.0.0.1:{base}").parse().expect("addr");
+
+    let text = send(export, "GET", "/?n=10", &[], None).await.expect("text list");
+    assert_eq!(text.status, 200);
+    let body = String::from_utf8(text.body).expect("utf8");
+    assert_eq!(body.lines().count(), 10, "{body}");
+    assert!(body.lines().all(|l| !l.is_empty()));
+    assert_eq!(text.headers.iter().find(|(k, _)| k == "x-edl-origin-size").map(|(_, v)| v.as_str()), Some("10000"));
+
+    let json = send(export, "GET", "/?v=json&n=3", &[], None).await.expect("json list");
+    let parsed: serde_json::Value = serde_json::from_slice(&json.body).expect("json body");
+    assert_eq!(parsed.as_array().map(Vec::len), Some(3));
+
+    let collapsed = send(export, "GET", "/?tr=2&q=type:IP&n=10", &[], None)
+        .await
+        .expect("collapsed list");
+    let collapsed = String::from_utf8(collapsed.body).expect("utf8");
+    assert!(collapsed.lines().any(|l| l.contains('/')), "CIDRs expected: {collapsed}");
+
+    let hook: SocketAddr = format!("127.0.0.1:{}", base + 1).parse().expect("addr");
+    let posted = send(
+        hook,
+        "POST",
+        "/",
+        &[],
+        Some(br#"{"name":"demo incident"}"#.as_slice()),
+    )
+    .await
+    .expect("webhook");
+    assert_eq!(posted.status, 200);
+    let created: serde_json::Value = serde_json::from_slice(&posted.body).expect("json");
+    assert_eq!(created[0]["name"], "demo incident");
+
+    let lists: SocketAddr = format!("127.0.0.1:{}", base + 2).parse().expect("addr");
+    let list = send(lists, "GET", "/blocklist", &[], None).await.expect("list");
+    assert_eq!(
+        String::from_utf8(list.body).expect("utf8"),
+        "203.0.113.10\n198.51.100.0/24\nbad.example.com"
+    );
+
+    let bad = send(export, "GET", "/?n=abc", &[], None).await.expect("bad arg");
+    assert_eq!(bad.status, 400);
+}
