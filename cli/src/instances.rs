@@ -64,7 +64,11 @@ pub fn run(global: &GlobalOptions, args: InstancesArgs) -> Result<(), CommandErr
 fn records(file: &std::path::Path) -> Result<Vec<InstanceRecord>, CommandError> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let parsed: File = toml::from_str(&text).map_err(|e| {
-        format!("{}: {}", file.display(), e.to_string().trim_end().replace('\n', " "))
+        format!(
+            "{}: {}",
+            file.display(),
+            e.to_string().trim_end().replace('\n', " ")
+        )
     })?;
     let mut out = Vec::with_capacity(parsed.instance.len());
     for entry in parsed.instance {
@@ -75,9 +79,8 @@ fn records(file: &std::path::Path) -> Result<Vec<InstanceRecord>, CommandError> 
             .as_object()
             .cloned()
             .unwrap_or_default();
-        KindParams::parse(entry.kind, &params, Mode::Serverless).map_err(|e| {
-            format!("instance '{}': params.{}: {}", entry.name, e.name, e.reason)
-        })?;
+        KindParams::parse(entry.kind, &params, Mode::Serverless)
+            .map_err(|e| format!("instance '{}': params.{}: {}", entry.name, e.name, e.reason))?;
         out.push(InstanceRecord {
             name: entry.name,
             kind: entry.kind,

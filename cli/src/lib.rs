@@ -21,6 +21,7 @@ use clap::{Parser, Subcommand};
 pub mod creds;
 pub mod global;
 pub mod incidents;
+pub mod indicators;
 pub mod infra;
 pub mod instances;
 pub mod keys;
@@ -52,6 +53,8 @@ pub struct Cli {
 pub enum Command {
     /// Start the engine: every configured instance on its own port (--demo: no config needed).
     Serve(serve::ServeArgs),
+    /// Indicators: import files, delete, count.
+    Indicators(indicators::IndicatorsArgs),
     /// Publish-list lists: put, get, delete.
     Lists(lists::ListsArgs),
     /// Incidents created by webhooks.
@@ -72,6 +75,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> Result<(), CommandError> {
     match cli.command {
         Command::Serve(args) => serve::run(&cli.global, args)?,
+        Command::Indicators(args) => indicators::run(&cli.global, args)?,
         Command::Lists(args) => lists::run(&cli.global, args)?,
         Command::Incidents(args) => incidents::run(&cli.global, args)?,
         Command::Creds(args) => creds::run(&cli.global, args)?,

@@ -2,8 +2,8 @@
 //! the shape of the conformance vectors.
 //!
 //! The array is read in one pass straight from the slice into [`IndicatorRecord`]s: a record
-//! with a problem becomes a reason instead of failing the whole file, and no record takes a
-//! detour through a generic JSON tree. Other keys of a record are ignored, as
+//! with a problem becomes a reason instead of failing the whole file, and no record is first
+//! built as a whole JSON object and then converted. Other keys of a record are ignored, as
 //! [`IndicatorRecord`]'s own deserializer ignores them.
 
 use std::fmt;
