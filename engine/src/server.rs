@@ -253,7 +253,7 @@ async fn answer<S: Store>(
         body: Bytes::new(),
     };
     let now = Instant::now();
-    let (response, principal) = match deployment.admit(instance, &request, now).await {
+    let (response, principal) = match admit(deployment, instance, &request, now).await {
         Err(e) => (e.into_response(), None),
         Ok(principal) => {
             let read = match &instance.params {
@@ -285,6 +285,23 @@ async fn answer<S: Store>(
         "request"
     );
     to_hyper(response)
+}
+
+/// Authentication may run the deliberately slow password hash (tens of milliseconds of CPU)
+/// when the verified-credential cache misses; on the multi-threaded runtime that work is moved
+/// off the async worker so other connections keep being served meanwhile.
+async fn admit<S: Store>(
+    deployment: &Deployment<S>,
+    instance: &Instance,
+    request: &Request,
+    now: Instant,
+) -> Result<feedgate::auth::Principal, ApiError> {
+    let handle = tokio::runtime::Handle::current();
+    if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+        tokio::task::block_in_place(|| handle.block_on(deployment.admit(instance, request, now)))
+    } else {
+        deployment.admit(instance, request, now).await
+    }
 }
 
 /// Reads a webhook body: a `Content-Length` over the limit is refused without reading; a
