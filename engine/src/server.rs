@@ -297,7 +297,9 @@ async fn admit<S: Store>(
     now: Instant,
 ) -> Result<feedgate::auth::Principal, ApiError> {
     let handle = tokio::runtime::Handle::current();
-    if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+    // Open instances never hash anything: keep them on the fast path.
+    let may_hash = instance.credential.is_some() || deployment.universal.is_some();
+    if may_hash && handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
         tokio::task::block_in_place(|| handle.block_on(deployment.admit(instance, request, now)))
     } else {
         deployment.admit(instance, request, now).await

@@ -203,7 +203,7 @@ async fn one_dedup_id_creates_one_incident_across_concurrent_clients() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn stores_lists_and_incidents_bigger_than_an_item() {
     let store = fresh_store(moto::shared(), "big").await;
-    let big: Bytes = (0..feedgate_store_dynamo::MAX_LIST_BYTES)
+    let big: Bytes = (0..4 * 1024 * 1024)
         .map(|i| b"abcdefghij\n"[i % 11])
         .collect::<Vec<u8>>()
         .into();

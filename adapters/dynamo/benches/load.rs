@@ -29,7 +29,10 @@ async fn run(count: usize, batch: usize) {
     let moto = Moto::start();
     let table = "feedgate-bench";
     let writer = DynamoStore::new(&settings(moto.endpoint()).client(), table);
-    writer.create_table_if_missing().await.expect("create table");
+    writer
+        .create_table_if_missing()
+        .await
+        .expect("create table");
 
     let indicators = feedgate::sample::indicators(count);
     let (req0, bytes0) = (writer.metrics().requests(), writer.metrics().bytes_read());

@@ -7,13 +7,13 @@
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{KeysAndAttributes, WriteRequest};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, PutRequest, WriteRequest};
 use feedgate::store::{StoreError, StoreResult};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::client::{backoff, unavailable};
-use crate::schema::Item;
+use crate::schema::{self, Item};
 
 /// Most keys in one `BatchGetItem`.
 pub(crate) const MAX_GET_KEYS: usize = 100;
@@ -144,6 +144,15 @@ async fn write_group(
         "dynamodb BatchWriteItem: {} writes still unprocessed after {MAX_ROUNDS} rounds",
         requests.len()
     )))
+}
+
+/// A `PutRequest` for `item`.
+pub(crate) fn put_request(item: schema::Item) -> StoreResult<WriteRequest> {
+    let put = PutRequest::builder()
+        .set_item(Some(item))
+        .build()
+        .map_err(|e| StoreError::Unavailable(format!("put request: {e}")))?;
+    Ok(WriteRequest::builder().put_request(put).build())
 }
 
 /// `items` cut into groups of at most `size`, in order.

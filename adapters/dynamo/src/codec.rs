@@ -252,8 +252,7 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Vec<Indicator>, CodecError> {
         })
         .collect();
     // Each distinct set is parsed once; its last user takes it instead of cloning.
-    let mut parsed: Vec<Option<(Map<String, Value>, Option<Map<String, Value>>)>> =
-        Vec::with_capacity(h.sets.len());
+    let mut parsed: Vec<Option<FieldSet>> = Vec::with_capacity(h.sets.len());
     for (fields, custom) in &h.sets {
         parsed.push(Some((parse_map(fields)?, parse_optional_map(custom)?)));
     }
@@ -271,6 +270,9 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Vec<Indicator>, CodecError> {
     }
     Ok(out)
 }
+
+/// Fields and custom fields, decoded.
+type FieldSet = (Map<String, Value>, Option<Map<String, Value>>);
 
 fn parse_map(text: &str) -> Result<Map<String, Value>, CodecError> {
     if text.is_empty() {
@@ -428,39 +430,6 @@ mod tests {
             flipped[i] ^= 0x5a;
             let _ = decode(&flipped);
             flipped[i] ^= 0x5a;
-        }
-    }
-}
-
-#[cfg(test)]
-mod timing {
-    #[test]
-    #[ignore]
-    fn tmp_decode_timing() {
-        let records = feedgate::sample::indicators(1_000_000);
-        let t = std::time::Instant::now();
-        let payloads = super::encode_chunks(&records).expect("encode");
-        eprintln!("encode {:?} {} chunks", t.elapsed(), payloads.len());
-        drop(records);
-        for _ in 0..3 {
-            let t = std::time::Instant::now();
-            let mut n = 0;
-            let mut keep = Vec::new();
-            for (p, _) in &payloads {
-                let d = super::decode(p).expect("decode");
-                n += d.len();
-                keep.push(d);
-            }
-            eprintln!("decode 1 thread {:?} {n}", t.elapsed());
-            let t = std::time::Instant::now();
-            let mut raw = 0;
-            for (p, _) in &payloads {
-                raw += super::open(p).expect("open").len();
-            }
-            eprintln!("decompress only {:?} {raw}", t.elapsed());
-            let t = std::time::Instant::now();
-            drop(keep);
-            eprintln!("drop {:?}", t.elapsed());
         }
     }
 }

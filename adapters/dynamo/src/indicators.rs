@@ -22,10 +22,11 @@ use feedgate::instant::Instant;
 use feedgate::store::{StoreError, StoreResult, UpsertSummary};
 
 use crate::DynamoStore;
-use crate::batch;
+use crate::batch::{self, put_request};
 use crate::client::{backoff, unavailable};
 use crate::codec::{self, TARGET_CHUNK_BYTES};
 use crate::ids;
+use crate::rewrite::{NewChunk, rebuild};
 use crate::schema::{self, SINGLE};
 use crate::snapshot::{ChunkRef, Meta, chunk_item, chunk_pk, swap_condition};
 
@@ -55,12 +56,6 @@ struct Plan {
     removed_values: Vec<String>,
     summary: UpsertSummary,
     deleted: u64,
-}
-
-struct NewChunk {
-    id: String,
-    payload: Vec<u8>,
-    values: Vec<Box<str>>,
 }
 
 /// Why a plan could not be made from the state at hand.
@@ -357,94 +352,4 @@ impl DynamoStore {
             tracing::warn!(error = %e, "could not delete unused snapshot chunks");
         }
     }
-}
-
-/// A `PutRequest` for `item`.
-pub(crate) fn put_request(item: schema::Item) -> StoreResult<WriteRequest> {
-    let put = aws_sdk_dynamodb::types::PutRequest::builder()
-        .set_item(Some(item))
-        .build()
-        .map_err(|e| StoreError::Unavailable(format!("put request: {e}")))?;
-    Ok(WriteRequest::builder().put_request(put).build())
-}
-
-/// The new manifest and chunks: touched chunks are decoded, edited and re-encoded; runs of
-/// adjacent touched chunks are encoded together, so small neighbours merge; new values go
-/// after the tail.
-fn rebuild(
-    chunks: &[ChunkRef],
-    mut touched: BTreeMap<usize, HashMap<String, Option<Indicator>>>,
-    payloads: Vec<Bytes>,
-    appends: Vec<Indicator>,
-    tail: Option<usize>,
-    token: &str,
-) -> StoreResult<(Vec<ChunkRef>, Vec<NewChunk>)> {
-    let mut decoded: HashMap<usize, Vec<Indicator>> = HashMap::new();
-    for ((&pos, edits), payload) in touched.iter_mut().zip(payloads) {
-        let mut records = codec::decode(&payload).map_err(|e| StoreError::Corrupt {
-            key: chunk_pk(&chunks[pos].id),
-            reason: e.to_string(),
-        })?;
-        records.retain_mut(|r| match edits.remove(r.value()) {
-            None => true,
-            Some(Some(replacement)) => {
-                *r = replacement;
-                true
-            }
-            Some(None) => false,
-        });
-        if !edits.is_empty() {
-            // The index named this chunk for a value it does not hold.
-            return Err(StoreError::Corrupt {
-                key: chunk_pk(&chunks[pos].id),
-                reason: "chunk does not hold a value the manifest index places in it".into(),
-            });
-        }
-        decoded.insert(pos, records);
-    }
-    let mut manifest = Vec::new();
-    let mut new_chunks = Vec::new();
-    let mut run: Vec<Indicator> = Vec::new();
-    let mut appends = Some(appends);
-    let mut flush = |run: &mut Vec<Indicator>, manifest: &mut Vec<ChunkRef>| {
-        let encoded = codec::encode_chunks(run).map_err(|e| StoreError::Rejected(e.to_string()))?;
-        let mut start = 0;
-        for (payload, count) in encoded {
-            let id = format!("{token}.{}", new_chunks.len());
-            let values = run[start..start + count]
-                .iter()
-                .map(|r| Box::from(r.value()))
-                .collect();
-            start += count;
-            manifest.push(ChunkRef {
-                id: id.clone(),
-                count: u32::try_from(count).unwrap_or(u32::MAX),
-                bytes: u32::try_from(payload.len()).unwrap_or(u32::MAX),
-            });
-            new_chunks.push(NewChunk {
-                id,
-                payload,
-                values,
-            });
-        }
-        run.clear();
-        Ok::<_, StoreError>(())
-    };
-    for (pos, chunk) in chunks.iter().enumerate() {
-        match decoded.remove(&pos) {
-            Some(records) => {
-                run.extend(records);
-                if Some(pos) == tail {
-                    run.extend(appends.take().unwrap_or_default());
-                }
-            }
-            None => {
-                flush(&mut run, &mut manifest)?;
-                manifest.push(chunk.clone());
-            }
-        }
-    }
-    run.extend(appends.take().unwrap_or_default());
-    flush(&mut run, &mut manifest)?;
-    Ok((manifest, new_chunks))
 }

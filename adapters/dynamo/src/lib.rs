@@ -34,8 +34,8 @@
 //!
 //! A firewall poll must not read a million items, so indicators are not stored one item each.
 //! The set lives in a chunked snapshot: immutable chunk items of LZ4-compressed records in
-//! export order ([`codec`](crate) format: values, type and field-set columns, repeated field
-//! sets interned), named by a manifest in the meta item. A load is one consistent `GetItem`
+//! export order (values, type and field-set columns; repeated field sets interned), named
+//! by a manifest in the meta item. A load is one consistent `GetItem`
 //! of the meta item plus parallel `BatchGetItem`s of the chunks (a warm process fetches only
 //! chunks it has not seen); a poll whose version did not move costs the meta read alone.
 //!
@@ -59,13 +59,30 @@
 //!   `attribute_not_exists(pk)` so an id is never reused (explicit ids included).
 //! - Nonces: one `PutItem` with `attribute_not_exists(pk) OR expires_at < :now`; a failed
 //!   condition is a replay, any other failure is [`StoreError::Unavailable`].
-//! - Lists up to 4 MiB: inline when small, else parts under a fresh generation, then the head
-//!   item is swapped and the old generation deleted.
+//! - Lists of any size (a 64 MiB sanity cap): inline when small, else parts under a fresh
+//!   generation, then the head item is swapped and the old generation deleted.
 //!
 //! Limits respected everywhere: 25 requests per `BatchWriteItem`, 100 keys per
 //! `BatchGetItem` (fewer for big chunks, to stay under 16 MB), items under 400 KB, paginated
 //! queries. Unprocessed items are retried with backoff; throttling and network errors are
 //! retried by the SDK and then surface as [`StoreError::Unavailable`].
+
+//!
+//! # Use
+//!
+//! ```no_run
+//! use feedgate::store::IndicatorStore;
+//! use feedgate_store_dynamo::DynamoStore;
+//!
+//! # async fn demo() -> Result<(), feedgate::store::StoreError> {
+//! // Region, credentials and AWS_ENDPOINT_URL_DYNAMODB come from the environment.
+//! let store = DynamoStore::from_env("feedgate").await;
+//! store.create_table_if_missing().await?;
+//! let set = store.load().await?; // meta item + parallel chunk reads
+//! println!("{} indicators at version {}", set.indicators().len(), set.version());
+//! # Ok(())
+//! # }
+//! ```
 
 mod batch;
 pub mod client;
@@ -77,6 +94,7 @@ mod keys;
 mod lists;
 mod load;
 mod records;
+mod rewrite;
 mod schema;
 mod snapshot;
 mod table;
@@ -119,8 +137,18 @@ impl DynamoStore {
 
     /// A store on `table` configured from the standard AWS environment (region,
     /// credentials chain, `AWS_ENDPOINT_URL_DYNAMODB` for a local server).
+    ///
+    /// Calls get bounded time (3 s to connect, 10 s per attempt, 30 s with retries) so an
+    /// unreachable table becomes [`feedgate::store::StoreError::Unavailable`] well inside a
+    /// Lambda's timeout instead of the gateway answering for us.
     pub async fn from_env(table: impl Into<String>) -> Self {
+        let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .operation_attempt_timeout(std::time::Duration::from_secs(10))
+            .operation_timeout(std::time::Duration::from_secs(30))
+            .build();
         let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .timeout_config(timeouts)
             .load()
             .await;
         Self::new(&Client::new(&conf), table)

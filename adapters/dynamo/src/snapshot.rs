@@ -13,15 +13,14 @@ use std::sync::Mutex;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
+use feedgate::Dataset;
 use feedgate::instant::Instant;
-use feedgate::store::{DataVersion, StoreError, StoreResult};
-use feedgate::{Dataset, Indicator};
+use feedgate::store::{DataVersion, StoreResult};
 use serde::{Deserialize, Serialize};
 
 use crate::DynamoStore;
 use crate::batch;
-use crate::client::{backoff, unavailable};
-use crate::codec;
+use crate::client::unavailable;
 use crate::schema::{self, Item, Reader, SINGLE};
 
 /// Partition key of the meta item.

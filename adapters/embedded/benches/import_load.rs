@@ -4,7 +4,6 @@
 //! `cargo bench -p feedgate-store-embedded --bench import_load [-- <count> [<batch>]]`
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use feedgate::store::IndicatorStore;
@@ -21,9 +20,9 @@ fn main() {
     let loads = numbers.get(2).copied().unwrap_or(3);
     // FEEDGATE_BENCH_DIR keeps the database for a look afterwards.
     let keep = std::env::var_os("FEEDGATE_BENCH_DIR").map(PathBuf::from);
-    let dir = keep
-        .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join(format!("feedgate-bench-{}", std::process::id())));
+    let dir = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("feedgate-bench-{}", std::process::id()))
+    });
     let _ = std::fs::remove_dir_all(&dir);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     runtime.block_on(run(dir.clone(), count, batch, loads));
@@ -34,7 +33,7 @@ fn main() {
 
 async fn run(dir: PathBuf, count: usize, batch: usize, loads: usize) {
     let indicators = feedgate::sample::indicators(count);
-    let store = Arc::new(EmbeddedStore::open(&dir).expect("open store"));
+    let store = EmbeddedStore::open(&dir).expect("open store");
 
     let (started, cpu) = (Instant::now(), cpu_seconds());
     let mut added = 0;
@@ -50,13 +49,25 @@ async fn run(dir: PathBuf, count: usize, batch: usize, loads: usize) {
         count as f64 / import
     );
 
+    drop(store);
     for round in 1..=loads {
+        // A new handle each round: a handle keeps its last load and would hand it back.
+        let store = EmbeddedStore::open(&dir).expect("reopen store");
         let (started, cpu) = (Instant::now(), cpu_seconds());
         let dataset = store.load().await.expect("load");
         let load = started.elapsed().as_secs_f64();
         let load_cpu = cpu_seconds() - cpu;
         assert_eq!(dataset.indicators().len(), count);
-        println!("load #{round}: {count} indicators in {load:.3} s ({load_cpu:.2} s CPU)");
+        println!("cold load #{round}: {count} indicators in {load:.3} s ({load_cpu:.2} s CPU)");
+        let started = Instant::now();
+        let again = store.load().await.expect("load");
+        assert_eq!(again.version(), dataset.version());
+        if round == loads {
+            println!(
+                "load at an unchanged version: {:.6} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
     }
 
     let size: u64 = ["feedgate.db", "feedgate.db-wal"]

@@ -248,8 +248,14 @@ mod tests {
         assert!(decode(&trailing).is_err());
         assert!(decode(&[2, 0]).is_err(), "unknown format");
         assert!(decode(&[FORMAT, 1, 1, b'k', 99]).is_err(), "unknown tag");
-        assert!(decode(&[FORMAT, 1, 1, 0xff, NULL]).is_err(), "bad utf-8 key");
-        assert!(decode(&[FORMAT, 0xff, 0xff, 0xff, 0xff, 0x0f]).is_err(), "huge count");
+        assert!(
+            decode(&[FORMAT, 1, 1, 0xff, NULL]).is_err(),
+            "bad utf-8 key"
+        );
+        assert!(
+            decode(&[FORMAT, 0xff, 0xff, 0xff, 0xff, 0x0f]).is_err(),
+            "huge count"
+        );
         let mut deep = vec![FORMAT, 1, 1, b'k'];
         deep.extend(std::iter::repeat_n([ARRAY, 1], 1000).flatten());
         deep.push(NULL);

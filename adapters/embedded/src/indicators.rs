@@ -141,10 +141,15 @@ fn encode_map<'b>(map: &Map<String, Value>, buf: &'b mut Vec<u8>) -> StoreResult
     Ok(buf.as_slice())
 }
 
-/// Bumps the dataset version and its modified time, in the caller's transaction.
+/// Bumps the dataset version and its modified time, in the caller's transaction. The time never
+/// goes back, even when the clock does (or another process's clock is ahead): it feeds
+/// `Last-Modified`.
 pub(crate) fn bump_version(tx: &Transaction<'_>) -> StoreResult<()> {
     let mut stmt = tx
-        .prepare_cached("UPDATE meta SET value = CASE name WHEN ?1 THEN value + 1 ELSE ?3 END WHERE name IN (?1, ?2)")
+        .prepare_cached(
+            "UPDATE meta SET value = CASE name WHEN ?1 THEN value + 1 ELSE max(value, ?3) END
+             WHERE name IN (?1, ?2)",
+        )
         .store()?;
     stmt.execute((DATA_VERSION, DATA_MODIFIED, now_nanos()))
         .store()?;

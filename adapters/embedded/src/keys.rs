@@ -119,7 +119,10 @@ impl KeyStore for EmbeddedStore {
                 .store()?
                 .execute((&id, &nonce, expires_at_s, now_s))
                 .store()?;
-            if NONCES_SINCE_SWEEP.fetch_add(1, Ordering::Relaxed) % NONCE_SWEEP_EVERY == 0 {
+            if NONCES_SINCE_SWEEP
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(NONCE_SWEEP_EVERY)
+            {
                 conn.execute("DELETE FROM nonces WHERE expires_at < ?1", [now_s])
                     .store()?;
             }

@@ -19,12 +19,26 @@
 //!
 //! One file, `<dir>/feedgate.db` (plus SQLite's `-wal`/`-shm` side files). Indicators keep an
 //! `INTEGER PRIMARY KEY` sequence assigned on first insert: it is the export order, and a
-//! whole-set load is a scan of the table in rowid order. Every indicator write bumps a version
-//! counter in the same transaction. Other records are small rows or JSON bodies.
+//! whole-set load is a scan of the table in rowid order. Fields are stored in a compact binary
+//! form (see `codec`) because decoding them is most of a load. Every indicator write bumps a
+//! version counter in the same transaction; a load at an unchanged version returns the set the
+//! handle loaded last. Other records are small rows or JSON bodies.
+//!
+//! Acknowledged means committed: `upsert` returns `Ok` after its batch's transaction (one per
+//! call) is durable, and a crash in the middle of a batch leaves none of it. Incidents of one
+//! `create_incidents` call commit together too.
 //!
 //! All SQLite calls block, so each store call runs on tokio's blocking pool: writes through one
 //! connection behind a mutex (SQLite allows one writer at a time anyway), reads through a small
-//! pool of read connections that WAL lets run alongside the writer.
+//! pool of read connections that WAL lets run alongside the writer. Several processes may open
+//! one store; each waits up to a busy timeout for the write lock, then fails `Unavailable`.
+//!
+//! # Errors
+//!
+//! A locked database (past the busy timeout), I/O errors and a full disk are
+//! `StoreError::Unavailable`; a damaged file or a record that does not decode is `Corrupt`; an
+//! API-key id that is not canonical decimal or already used, or a value over SQLite's 1 GB
+//! limit, is `Rejected`.
 
 mod codec;
 mod error;
@@ -38,7 +52,8 @@ mod schema;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use feedgate::store::{StoreError, StoreResult};
+use feedgate::Dataset;
+use feedgate::store::{DataVersion, StoreError, StoreResult};
 use rusqlite::Connection;
 
 pub use schema::SCHEMA_VERSION;
@@ -60,6 +75,10 @@ struct Inner {
     file: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// The last loaded set. Every indicator write changes the version in its transaction (in
+    /// any process), so a load that finds the same version can hand this out without reading
+    /// a row.
+    loaded: Mutex<Option<(DataVersion, Dataset)>>,
 }
 
 impl EmbeddedStore {
@@ -76,12 +95,14 @@ impl EmbeddedStore {
         })?;
         let file = dir.join(DB_FILE);
         let mut writer = schema::connect(&file)?;
+        schema::tune_writer(&writer)?;
         schema::migrate(&mut writer)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 file,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
+                loaded: Mutex::new(None),
             }),
         })
     }

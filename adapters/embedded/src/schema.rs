@@ -82,9 +82,8 @@ pub(crate) fn connect(file: &Path) -> StoreResult<Connection> {
     )
     .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", file.display())))?;
     conn.busy_timeout(BUSY_TIMEOUT).store()?;
-    // WAL is a property of the file (set once, kept), the rest are per connection. FULL: see the
-    // crate doc. The cache holds the value index during big imports; mmap speeds whole-set
-    // loads by skipping a copy per page.
+    // WAL is a property of the file (set once, kept); synchronous is per connection (FULL: see
+    // the crate doc).
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .store()?;
@@ -94,13 +93,14 @@ pub(crate) fn connect(file: &Path) -> StoreResult<Connection> {
             file.display()
         )));
     }
-    conn.execute_batch(
-        "PRAGMA synchronous = FULL;
-         PRAGMA cache_size = -65536;
-         PRAGMA mmap_size = 1073741824;",
-    )
-    .store()?;
+    conn.pragma_update(None, "synchronous", "FULL").store()?;
     Ok(conn)
+}
+
+/// Settings for the one write connection: its page cache holds the value index, which every
+/// imported value updates at a random place.
+pub(crate) fn tune_writer(conn: &Connection) -> StoreResult<()> {
+    conn.pragma_update(None, "cache_size", -65_536).store()
 }
 
 /// Brings the schema to [`SCHEMA_VERSION`]. Runs in one write transaction, so two processes

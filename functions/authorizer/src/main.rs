@@ -5,7 +5,9 @@
 //! Store failures are errors too: API Gateway answers them with `AUTHORIZER_FAILURE`.
 
 use feedgate_functions::Authorizer;
-use feedgate_functions::aws::{dynamo_store, init_tracing, master_secret, sdk_config};
+use feedgate_functions::aws::{
+    AUTHORIZER_STORE_TIMEOUT, dynamo_store, init_tracing, master_secret, sdk_config,
+};
 use feedgate_functions::config::{FunctionConfig, ProcessEnv};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -14,7 +16,7 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     init_tracing();
     let config = FunctionConfig::from_env(&ProcessEnv).expect("valid FEEDGATE_* configuration");
-    let aws = sdk_config().await;
+    let aws = sdk_config(AUTHORIZER_STORE_TIMEOUT).await;
     // Read once per container: the secret derives every API key (integrations.md §3.2).
     let master = master_secret(&config.master, &aws)
         .await

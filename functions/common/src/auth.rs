@@ -13,10 +13,10 @@
 //! the API-key JSON body) and the 404/405 that §1.4 puts before authentication are answered
 //! by the function with the exact bytes of the spec.
 
+use feedgate::auth::Principal;
 use feedgate::auth::apikey::MasterSecret;
 use feedgate::auth::cache::VerifiedCache;
 use feedgate::auth::decide::{Authenticator, Denial, InstanceAuth, Mode};
-use feedgate::auth::Principal;
 use feedgate::http::{ApiError, Request, export, publish, webhook};
 use feedgate::instant::Instant;
 use feedgate::store::{InstanceKind, KeyStore, Role};
@@ -179,13 +179,20 @@ mod tests {
         ];
         for (denial, want) in table {
             let c = context(json!({"principalId": "anonymous", "denial": denial}));
-            assert_eq!(from_context(Some(&c), InstanceKind::Export), Err(want), "{denial}");
+            assert_eq!(
+                from_context(Some(&c), InstanceKind::Export),
+                Err(want),
+                "{denial}"
+            );
         }
     }
 
     #[test]
     fn roles_are_lowercase_words() {
-        let key = |role| Principal::ApiKey { id: "1".into(), role };
+        let key = |role| Principal::ApiKey {
+            id: "1".into(),
+            role,
+        };
         assert_eq!(role_name(&key(Role::Read)), "read");
         assert_eq!(role_name(&key(Role::Write)), "write");
         assert_eq!(role_name(&key(Role::Admin)), "admin");

@@ -130,7 +130,12 @@ pub struct AuthorizerResponse {
 }
 
 impl AuthorizerResponse {
-    fn new(principal_id: &str, effect: &str, method_arn: &str, context: Map<String, Value>) -> Self {
+    fn new(
+        principal_id: &str,
+        effect: &str,
+        method_arn: &str,
+        context: Map<String, Value>,
+    ) -> Self {
         Self {
             principal_id: principal_id.to_owned(),
             policy_document: PolicyDocument {
@@ -210,8 +215,8 @@ impl<S: Store> Authorizer<S> {
         event: Value,
         now: Instant,
     ) -> Result<AuthorizerResponse, AuthorizerError> {
-        let event: RequestEvent = serde_json::from_value(event)
-            .map_err(|e| AuthorizerError::BadEvent(e.to_string()))?;
+        let event: RequestEvent =
+            serde_json::from_value(event).map_err(|e| AuthorizerError::BadEvent(e.to_string()))?;
         if event.kind.as_deref().is_some_and(|k| k != "REQUEST") {
             return Err(AuthorizerError::BadEvent(format!(
                 "authorizer type {:?}; configure a REQUEST authorizer",

@@ -1,7 +1,10 @@
 //! Start-up of a function: tracing, the AWS configuration and clients (built once per
 //! container and borrowed by every request), the store and the API-key master secret.
 
+use std::time::Duration;
+
 use aws_config::SdkConfig;
+use aws_config::timeout::TimeoutConfig;
 use feedgate::auth::apikey::MasterSecret;
 use feedgate_store_dynamo::DynamoStore;
 use tracing_subscriber::EnvFilter;
@@ -22,10 +25,29 @@ pub fn init_tracing() {
         .try_init();
 }
 
+/// Time budget of one store call, retries included, in the serving functions: below their
+/// 29 s Lambda timeout (and API Gateway's 29 s), so a stuck store is answered with the
+/// function's own 503 + `Retry-After`, never with the gateway's 5xx (integrations.md §5.7).
+pub const SERVING_STORE_TIMEOUT: Duration = Duration::from_secs(20);
+/// The same for the authorizer, whose Lambda timeout is 10 s.
+pub const AUTHORIZER_STORE_TIMEOUT: Duration = Duration::from_secs(7);
+/// Time allowed for one attempt of a store call: DynamoDB answers in milliseconds, so an
+/// attempt this slow is a dead connection worth retrying.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time allowed to connect.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The AWS configuration from the standard environment (region and credentials of the
-/// function's role; `AWS_ENDPOINT_URL_DYNAMODB` for a local server).
-pub async fn sdk_config() -> SdkConfig {
+/// function's role; `AWS_ENDPOINT_URL_DYNAMODB` for a local server), with every call bounded
+/// by `operation_timeout`.
+pub async fn sdk_config(operation_timeout: Duration) -> SdkConfig {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT.min(operation_timeout))
+        .operation_timeout(operation_timeout)
+        .build();
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
         .load()
         .await
 }

@@ -143,7 +143,10 @@ impl FunctionConfig {
                 )));
             }
         };
-        let master = match (env.var(FEEDGATE_MASTER_SECRET_PARAM), env.var(FEEDGATE_MASTER_SECRET)) {
+        let master = match (
+            env.var(FEEDGATE_MASTER_SECRET_PARAM),
+            env.var(FEEDGATE_MASTER_SECRET),
+        ) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError(format!(
                     "set {FEEDGATE_MASTER_SECRET_PARAM} or {FEEDGATE_MASTER_SECRET}, not both"
@@ -188,7 +191,10 @@ mod tests {
         ])
         .expect("template env");
         assert_eq!(c.table, "stack-Table-1");
-        assert_eq!(c.master, MasterSource::SsmParameter("/feedgate/master".into()));
+        assert_eq!(
+            c.master,
+            MasterSource::SsmParameter("/feedgate/master".into())
+        );
     }
 
     #[test]
@@ -198,7 +204,10 @@ mod tests {
             vec![(FEEDGATE_LOCAL_AUTH, "yes")],
             vec![(FEEDGATE_INSTANCE_TTL, "301")],
             vec![(FEEDGATE_INSTANCE_TTL, "-1")],
-            vec![(FEEDGATE_MASTER_SECRET, "x"), (FEEDGATE_MASTER_SECRET_PARAM, "/p")],
+            vec![
+                (FEEDGATE_MASTER_SECRET, "x"),
+                (FEEDGATE_MASTER_SECRET_PARAM, "/p"),
+            ],
         ] {
             let err = config(&bad).expect_err("refused");
             assert!(err.to_string().contains(bad[0].0), "{err}");
@@ -207,7 +216,11 @@ mod tests {
 
     #[test]
     fn local_auth_is_enabled_only_by_the_word_engine() {
-        assert!(config(&[(FEEDGATE_LOCAL_AUTH, "engine")]).expect("ok").local_auth);
+        assert!(
+            config(&[(FEEDGATE_LOCAL_AUTH, "engine")])
+                .expect("ok")
+                .local_auth
+        );
     }
 
     #[test]

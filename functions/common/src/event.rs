@@ -212,7 +212,9 @@ fn parse_http(event: HttpEvent) -> Result<Incoming, EventError> {
     let mut headers = pairs(event.headers.as_ref());
     // HTTP API moves cookies out of the headers; §5.4 rebuilds the field from the list.
     if let Some(cookies) = event.cookies.filter(|c| !c.is_empty())
-        && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+        && !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("cookie"))
     {
         headers.push(("cookie".into(), cookies.join("; ")));
     }
@@ -252,52 +254,110 @@ pub fn encode_query(pairs: &[(String, String)]) -> String {
     out
 }
 
-/// A response body as it travels in the proxy response.
+/// A response body as it travels in the proxy response: a JSON string of the body itself,
+/// or of its base64 form (`isBase64Encoded: true`; API Gateway REST needs
+/// `binaryMediaTypes` covering the response to decode it). Knows its serialized size.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Body {
-    /// Valid UTF-8, sent as a JSON string.
-    Text(Bytes),
-    /// Sent base64-encoded with `isBase64Encoded: true` (API Gateway REST needs
-    /// `binaryMediaTypes` covering the response for it to decode this).
-    Base64(String),
+pub struct Body {
+    /// UTF-8 text: the body, or its base64 form.
+    text: Bytes,
+    base64: bool,
+    serialized_len: usize,
 }
 
 impl Serialize for Body {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            // Text bodies were checked to be UTF-8 when chosen.
-            Self::Text(bytes) => s.serialize_str(std::str::from_utf8(bytes).unwrap_or_default()),
-            Self::Base64(text) => s.serialize_str(text),
-        }
+        // Checked to be UTF-8 when built.
+        s.serialize_str(std::str::from_utf8(&self.text).unwrap_or_default())
     }
 }
 
 impl Body {
+    /// The empty body.
+    pub fn empty() -> Self {
+        Self {
+            text: Bytes::new(),
+            base64: false,
+            serialized_len: 2,
+        }
+    }
+
     /// The smaller encoding of `bytes`: a JSON string when it is UTF-8 and escaping does
     /// not make it longer than base64 would, else base64. `binary` forces base64 (a
     /// compressed body).
     pub fn choose(bytes: Bytes, binary: bool) -> Self {
         let base64_len = bytes.len().div_ceil(3) * 4;
-        if !binary
-            && std::str::from_utf8(&bytes).is_ok()
-            && escaped_len(&bytes) <= base64_len
-        {
-            Self::Text(bytes)
-        } else {
-            Self::Base64(STANDARD.encode(&bytes))
+        if !binary && std::str::from_utf8(&bytes).is_ok() {
+            let escaped = escaped_len(&bytes);
+            if escaped <= base64_len {
+                return Self {
+                    text: bytes,
+                    base64: false,
+                    serialized_len: escaped + 2,
+                };
+            }
+        }
+        Self {
+            text: Bytes::from(STANDARD.encode(&bytes)),
+            base64: true,
+            serialized_len: base64_len + 2,
         }
     }
 
     /// Bytes this body takes in the serialized response, quotes included.
     pub fn serialized_len(&self) -> usize {
-        match self {
-            Self::Text(bytes) => escaped_len(bytes) + 2,
-            Self::Base64(text) => text.len() + 2,
-        }
+        self.serialized_len
     }
 
-    fn is_base64(&self) -> bool {
-        matches!(self, Self::Base64(_))
+    /// Whether it travels base64-encoded.
+    pub fn is_base64(&self) -> bool {
+        self.base64
+    }
+}
+
+/// How many encoded bodies [`BodyCache`] keeps.
+const BODY_SLOTS: usize = 16;
+
+/// Encoded bodies of `200` answers by ETag, so a warm poll of unchanged data neither scans
+/// nor base64-encodes the body again. The ETag names the exact bytes (a gzipped body has the
+/// weak form of its identity tag, and compresses deterministically).
+#[derive(Debug, Default)]
+pub struct BodyCache {
+    slots: std::sync::Mutex<std::collections::VecDeque<(String, Body)>>,
+}
+
+impl BodyCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The encoded body of `response`, from the cache when its ETag was seen.
+    pub fn body(&self, response: &Response) -> Body {
+        let binary = response.header("Content-Encoding").is_some();
+        let tag = response
+            .header("ETag")
+            .filter(|_| response.status == 200 && !response.body.is_empty());
+        let Some(tag) = tag else {
+            return Body::choose(response.body.clone(), binary);
+        };
+        let hit = self
+            .slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|(k, _)| k == tag)
+            .map(|(_, b)| b.clone());
+        if let Some(body) = hit {
+            return body;
+        }
+        let body = Body::choose(response.body.clone(), binary);
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if slots.len() >= BODY_SLOTS {
+            slots.pop_front();
+        }
+        slots.push_back((tag.to_owned(), body.clone()));
+        body
     }
 }
 
@@ -323,7 +383,8 @@ pub struct RestResponse {
     is_base64_encoded: bool,
 }
 
-/// An HTTP API v2 response; repeated fields joined with `, `.
+/// An HTTP API v2 response; repeated fields joined with `, `. `cookies` is always present
+/// (empty): `cargo lambda watch` refuses a response without it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HttpResponse {
@@ -331,6 +392,7 @@ pub struct HttpResponse {
     headers: Map<String, Value>,
     body: Body,
     is_base64_encoded: bool,
+    cookies: Vec<String>,
 }
 
 /// What a serving function returns to the Lambda runtime.
@@ -348,7 +410,15 @@ impl LambdaResponse {
     /// as binary.
     pub fn new(origin: Origin, response: &Response) -> Self {
         let binary = response.header("Content-Encoding").is_some();
-        let body = Body::choose(response.body.clone(), binary);
+        Self::with_body(
+            origin,
+            response,
+            Body::choose(response.body.clone(), binary),
+        )
+    }
+
+    /// `response` in the shape `origin` expects, its body already encoded as `body`.
+    pub fn with_body(origin: Origin, response: &Response, body: Body) -> Self {
         let is_base64_encoded = body.is_base64();
         match origin {
             Origin::Rest => {
@@ -383,6 +453,7 @@ impl LambdaResponse {
                     headers,
                     body,
                     is_base64_encoded,
+                    cookies: Vec::new(),
                 })
             }
         }
@@ -416,7 +487,7 @@ impl RestResponse {
         Self {
             status_code: self.status_code,
             multi_value_headers: self.multi_value_headers.clone(),
-            body: Body::Text(Bytes::new()),
+            body: Body::empty(),
             is_base64_encoded: self.is_base64_encoded,
         }
     }
@@ -427,8 +498,9 @@ impl HttpResponse {
         Self {
             status_code: self.status_code,
             headers: self.headers.clone(),
-            body: Body::Text(Bytes::new()),
+            body: Body::empty(),
             is_base64_encoded: self.is_base64_encoded,
+            cookies: Vec::new(),
         }
     }
 }
@@ -487,7 +559,10 @@ mod tests {
         let mut event = json!({
             "httpMethod": "POST", "path": "/", "body": "eyJhIjoxfQ==", "isBase64Encoded": true
         });
-        assert_eq!(parse_event(event.clone()).expect("ok").body, &b"{\"a\":1}"[..]);
+        assert_eq!(
+            parse_event(event.clone()).expect("ok").body,
+            &b"{\"a\":1}"[..]
+        );
         event["body"] = json!("not base64!");
         assert!(matches!(parse_event(event), Err(EventError::Base64)));
     }
@@ -525,8 +600,8 @@ mod tests {
         let response = Response::new(200, "text/plain", "a\nb")
             .with_header("Vary", "Accept-Encoding")
             .with_header("Vary", "Origin");
-        let value = serde_json::to_value(LambdaResponse::new(Origin::Rest, &response))
-            .expect("serializes");
+        let value =
+            serde_json::to_value(LambdaResponse::new(Origin::Rest, &response)).expect("serializes");
         assert_eq!(
             value,
             json!({
@@ -546,8 +621,8 @@ mod tests {
         let response = Response::new(200, "text/plain", "x")
             .with_header("Vary", "A")
             .with_header("Vary", "B");
-        let value = serde_json::to_value(LambdaResponse::new(Origin::Http, &response))
-            .expect("serializes");
+        let value =
+            serde_json::to_value(LambdaResponse::new(Origin::Http, &response)).expect("serializes");
         assert_eq!(value["headers"]["Vary"], "A, B");
     }
 
@@ -572,6 +647,19 @@ mod tests {
     }
 
     #[test]
+    fn encoded_bodies_of_tagged_answers_are_reused() {
+        let cache = BodyCache::new();
+        let response =
+            Response::new(200, "text/plain", "1.1.1.1\n".repeat(100)).with_header("ETag", "\"t\"");
+        let first = cache.body(&response);
+        let second = cache.body(&response);
+        assert_eq!(first.text.as_ptr(), second.text.as_ptr());
+        // A HEAD answer shares the tag but has no body: never taken from the cache.
+        let head = Response::new(200, "text/plain", "").with_header("ETag", "\"t\"");
+        assert_eq!(cache.body(&head).serialized_len(), 2);
+    }
+
+    #[test]
     fn payload_length_is_exactly_the_serialized_length() {
         for body in [
             "plain".as_bytes().to_vec(),
@@ -580,8 +668,8 @@ mod tests {
             Vec::new(),
         ] {
             for origin in [Origin::Rest, Origin::Http] {
-                let response = Response::new(200, "text/plain", body.clone())
-                    .with_header("ETag", "\"x\"");
+                let response =
+                    Response::new(200, "text/plain", body.clone()).with_header("ETag", "\"x\"");
                 let r = LambdaResponse::new(origin, &response);
                 let bytes = serde_json::to_vec(&r).expect("json");
                 assert_eq!(r.payload_len(), bytes.len(), "{body:?} {origin:?}");

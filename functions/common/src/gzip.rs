@@ -215,7 +215,11 @@ mod tests {
         assert_eq!(plain.header("Vary"), Some("Accept-Encoding"));
         let post = cache.apply(body, "POST", &fields("gzip"));
         assert_eq!(post.header("Content-Encoding"), None);
-        let error = cache.apply(Response::new(404, "text/plain", "Not Found"), "GET", &fields("gzip"));
+        let error = cache.apply(
+            Response::new(404, "text/plain", "Not Found"),
+            "GET",
+            &fields("gzip"),
+        );
         assert_eq!(error.header("Content-Encoding"), None);
         assert_eq!(error.header("Vary"), None);
     }
@@ -223,7 +227,8 @@ mod tests {
     #[test]
     fn a_cached_body_is_reused_for_the_same_etag() {
         let cache = GzipCache::new();
-        let make = || Response::new(200, "text/plain", "a".repeat(100)).with_header("ETag", "\"same\"");
+        let make =
+            || Response::new(200, "text/plain", "a".repeat(100)).with_header("ETag", "\"same\"");
         let first = cache.apply(make(), "GET", &fields("gzip"));
         let second = cache.apply(make(), "GET", &fields("gzip"));
         assert_eq!(first.body.as_ptr(), second.body.as_ptr());

@@ -19,6 +19,7 @@
 //! - REST API response streaming needs a different integration (`InvokeWithResponseStream`)
 //!   and gives up the integration's buffered error handling; one code path for engine and
 //!   Lambda is worth more.
+//!
 //! The check is on the exact size of the serialized response (JSON escaping or base64
 //! included), so the boundary is where Lambda's is.
 
@@ -36,7 +37,7 @@ use feedgate::store::{InstanceKind, Store};
 use serde_json::Value;
 
 use crate::auth::{Checker, check_route, fail_closed, from_context};
-use crate::event::{Incoming, LambdaResponse, Origin, parse_event};
+use crate::event::{BodyCache, Incoming, LambdaResponse, Origin, parse_event};
 use crate::gzip::GzipCache;
 use crate::instances::{InstanceCache, Loaded};
 use crate::route::{NOT_FOUND, resolve};
@@ -52,6 +53,7 @@ pub struct Function<S> {
     instances: InstanceCache,
     checker: Option<Checker>,
     gzip: GzipCache,
+    bodies: BodyCache,
     response_limit: usize,
 }
 
@@ -90,6 +92,7 @@ impl<S: Store> Function<S> {
             instances: InstanceCache::new(instance_ttl),
             checker,
             gzip: GzipCache::new(),
+            bodies: BodyCache::new(),
             response_limit: LAMBDA_RESPONSE_LIMIT,
         }
     }
@@ -182,7 +185,10 @@ impl<S: Store> Function<S> {
             check_body_size(length, params)?;
         }
         request.body = incoming.body.clone();
-        Ok(self.deployment.handle(&loaded.instance, &request, now).await)
+        Ok(self
+            .deployment
+            .handle(&loaded.instance, &request, now)
+            .await)
     }
 
     /// The instance of this function's kind named `name`; 404 for none, 503 when the store
@@ -241,13 +247,18 @@ impl<S: Store> Function<S> {
 
     /// The proxy response, or a 413 when it would exceed the response limit.
     fn within_limit(&self, origin: Origin, response: &Response) -> LambdaResponse {
-        let out = LambdaResponse::new(origin, response);
+        let out = LambdaResponse::with_body(origin, response, self.bodies.body(response));
         let size = out.payload_len();
         if size <= self.response_limit {
             return out;
         }
         let gzipped = response.header("Content-Encoding").is_some();
-        tracing::warn!(size, limit = self.response_limit, gzipped, "response over the Lambda limit");
+        tracing::warn!(
+            size,
+            limit = self.response_limit,
+            gzipped,
+            "response over the Lambda limit"
+        );
         let error = too_large(self.kind, size, self.response_limit, gzipped);
         LambdaResponse::new(origin, &error.into_response())
     }

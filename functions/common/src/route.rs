@@ -72,7 +72,11 @@ mod tests {
             ("/xsoar/instance/execute/pl/allowed", "pl", "/allowed"),
             ("/xsoar/instance/execute/pl/a/b/", "pl", "/a/b/"),
             ("/xsoar/instance/execute/pl//x", "pl", "//x"),
-            ("/instance/execute/My.List-2_b/x%2Fy", "My.List-2_b", "/x%2Fy"),
+            (
+                "/instance/execute/My.List-2_b/x%2Fy",
+                "My.List-2_b",
+                "/x%2Fy",
+            ),
         ];
         for (path, instance, rest) in table {
             let r = resolve(path).unwrap_or_else(|e| panic!("{path}: {e}"));

@@ -19,7 +19,10 @@ async fn run_case(case: &Case) -> Vec<String> {
         let request = &step.request;
         let target = match &request.instance {
             Some(name) if request.path == "/" => {
-                format!("/xsoar/instance/execute/{name}{}", query_of(&request.target()))
+                format!(
+                    "/xsoar/instance/execute/{name}{}",
+                    query_of(&request.target())
+                )
             }
             Some(name) => format!("/xsoar/instance/execute/{name}{}", request.target()),
             None => request.target(),

@@ -7,7 +7,9 @@ use std::convert::Infallible;
 
 use feedgate::store::InstanceKind;
 use feedgate_functions::Function;
-use feedgate_functions::aws::{dynamo_store, init_tracing, master_secret, sdk_config};
+use feedgate_functions::aws::{
+    SERVING_STORE_TIMEOUT, dynamo_store, init_tracing, master_secret, sdk_config,
+};
 use feedgate_functions::config::{FEEDGATE_LOCAL_AUTH, FunctionConfig, ProcessEnv};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -16,10 +18,12 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     init_tracing();
     let config = FunctionConfig::from_env(&ProcessEnv).expect("valid FEEDGATE_* configuration");
-    let aws = sdk_config().await;
+    let aws = sdk_config(SERVING_STORE_TIMEOUT).await;
     // API keys are checked here only in local runs; in AWS the authorizer checks them.
     let master = if config.local_auth {
-        tracing::warn!("{FEEDGATE_LOCAL_AUTH}=engine: HTTP API events are authenticated in-process (local testing only)");
+        tracing::warn!(
+            "{FEEDGATE_LOCAL_AUTH}=engine: HTTP API events are authenticated in-process (local testing only)"
+        );
         master_secret(&config.master, &aws)
             .await
             .expect("readable API-key master secret")

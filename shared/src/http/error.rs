@@ -98,7 +98,9 @@ impl ApiError {
 
 impl From<crate::auth::decide::Denial> for ApiError {
     fn from(denial: crate::auth::decide::Denial) -> Self {
-        use crate::auth::decide::{Denial, STORE_UNAVAILABLE_MESSAGE, STORE_UNAVAILABLE_RETRY_AFTER};
+        use crate::auth::decide::{
+            Denial, STORE_UNAVAILABLE_MESSAGE, STORE_UNAVAILABLE_RETRY_AFTER,
+        };
         match denial {
             Denial::ExportChallenge(_) => Self::ExportUnauthorized,
             Denial::ExportNoChallenge(_) => Self::ExportUnauthorizedNoChallenge,

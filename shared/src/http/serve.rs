@@ -37,12 +37,11 @@ impl KindParams {
     ) -> Result<Self, ParamError> {
         Ok(match kind {
             InstanceKind::Export => Self::Export(Box::new(ExportParams::from_params(params)?)),
-            InstanceKind::Webhook => {
-                Self::Webhook(WebhookParams::from_params(params, mode == Mode::Serverless)?)
-            }
-            InstanceKind::PublishList => {
-                Self::PublishList(PublishListParams::from_params(params)?)
-            }
+            InstanceKind::Webhook => Self::Webhook(WebhookParams::from_params(
+                params,
+                mode == Mode::Serverless,
+            )?),
+            InstanceKind::PublishList => Self::PublishList(PublishListParams::from_params(params)?),
         })
     }
 
@@ -150,9 +149,7 @@ impl<S: Store> Deployment<S> {
                 )
                 .await
             }
-            KindParams::PublishList(params) => {
-                publish::handle(&self.store, params, request).await
-            }
+            KindParams::PublishList(params) => publish::handle(&self.store, params, request).await,
         };
         result.unwrap_or_else(ApiError::into_response)
     }

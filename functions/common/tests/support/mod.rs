@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use feedgate::Indicator;
 use feedgate::auth::Credential;
 use feedgate::auth::apikey::MasterSecret;
 use feedgate::instant::Instant;
@@ -26,9 +27,8 @@ use feedgate::store::{
     ApiKeyRecord, CredentialStore, IndicatorStore, InstanceKind, InstanceRecord, InstanceStore,
     KeyStore, KeyType, ListStore, Role,
 };
-use feedgate::Indicator;
 use feedgate_functions::{Authorizer, Function};
-use feedgate_store_dynamo::{ClientSettings, DynamoStore};
+use feedgate_store_dynamo::DynamoStore;
 use feedgate_tests::http_client::HttpResponse;
 use feedgate_tests::http_vectors::Setup;
 use feedgate_tests::moto;
@@ -43,12 +43,31 @@ pub async fn fresh_store(test: &str) -> DynamoStore {
     store
 }
 
-/// A client for the shared moto server, patient enough for thousands of concurrent calls.
+/// A client for the shared moto server, patient enough for thousands of concurrent calls:
+/// they overflow moto's listen backlog (connecting waits) and its single process answers
+/// slowly, which the SDK's stalled-stream protection would take for a dead connection.
 pub fn client() -> aws_sdk_dynamodb::Client {
-    let mut settings = ClientSettings::local(moto::shared().endpoint());
-    settings.attempt_timeout = Duration::from_secs(120);
-    settings.operation_timeout = Duration::from_secs(240);
-    settings.client()
+    use aws_sdk_dynamodb::config::retry::RetryConfig;
+    use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+    use aws_sdk_dynamodb::config::{
+        BehaviorVersion, Credentials, Region, StalledStreamProtectionConfig,
+    };
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .endpoint_url(moto::shared().endpoint())
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(60))
+                .operation_attempt_timeout(Duration::from_secs(300))
+                .operation_timeout(Duration::from_secs(600))
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
 }
 
 /// Another store value on `store`'s table (its own caches), as another Lambda has.
@@ -157,12 +176,7 @@ pub fn gateway_responses() -> HashMap<String, GatewayResponse> {
         .values()
         .find(|r| r["Type"] == "AWS::Serverless::Api")
         .expect("a REST API in the template");
-    let unquote = |v: &Value| {
-        v.as_str()
-            .unwrap_or_default()
-            .trim_matches('\'')
-            .to_owned()
-    };
+    let unquote = |v: &Value| v.as_str().unwrap_or_default().trim_matches('\'').to_owned();
     api["Properties"]["GatewayResponses"]
         .as_object()
         .expect("GatewayResponses")
@@ -277,10 +291,16 @@ impl Gateway {
             return self.gateway_response("MISSING_AUTHENTICATION_TOKEN");
         };
         let mut fields: Vec<(String, String)> = vec![
-            ("Host".into(), "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com".into()),
+            (
+                "Host".into(),
+                "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com".into(),
+            ),
             ("X-Forwarded-For".into(), "203.0.113.7".into()),
             ("X-Forwarded-Proto".into(), "https".into()),
-            ("X-Amzn-Trace-Id".into(), "Root=1-67891233-abcdef012345678912345678".into()),
+            (
+                "X-Amzn-Trace-Id".into(),
+                "Root=1-67891233-abcdef012345678912345678".into(),
+            ),
         ];
         fields.extend(headers.iter().cloned());
         if let Some(body) = body {
@@ -386,7 +406,11 @@ pub fn from_proxy_response(response: &Value) -> HttpResponse {
         .and_then(|s| u16::try_from(s).ok())
         .expect("statusCode");
     let mut headers = Vec::new();
-    for (name, values) in response["multiValueHeaders"].as_object().into_iter().flatten() {
+    for (name, values) in response["multiValueHeaders"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
         for v in values.as_array().into_iter().flatten() {
             headers.push((name.clone(), v.as_str().unwrap_or_default().to_owned()));
         }
