@@ -37,9 +37,10 @@ use feedgate::store::{InstanceKind, Store};
 use serde_json::Value;
 
 use crate::auth::{Checker, check_route, fail_closed, from_context};
-use crate::event::{BodyCache, Incoming, LambdaResponse, Origin, parse_event};
+use crate::event::{Incoming, Origin, parse_event};
 use crate::gzip::GzipCache;
 use crate::instances::{InstanceCache, Loaded};
+use crate::response::{BodyCache, LambdaResponse};
 use crate::route::{NOT_FOUND, resolve};
 
 /// Lambda's limit on a synchronous response payload (6 MB).

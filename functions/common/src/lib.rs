@@ -2,6 +2,7 @@
 //!
 //! - [`event`]: REST API proxy events (production) and HTTP API v2 events (`cargo lambda
 //!   watch`) to the library's `Request`, responses back in the same shape;
+//! - [`response`]: proxy responses in the shape of the event, and their exact size;
 //! - [`route`]: the instance from `/xsoar/instance/execute/{instance}[/{rest}]` and
 //!   `/instance/execute/{instance}[/{rest}]`;
 //! - [`instances`]: instance configuration and credentials from the store, cached briefly;
@@ -21,6 +22,7 @@ pub mod event;
 pub mod gzip;
 pub mod handler;
 pub mod instances;
+pub mod response;
 pub mod route;
 
 pub use authorizer::Authorizer;
