@@ -8,14 +8,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-
 use feedgate::Indicator;
-use feedgate::http::etag::etag;
-use feedgate_tests::http_client::HttpResponse;
+use feedgate_tests::export_vectors::{ExportVector, load_all};
 use feedgate_tests::http_vectors::{Pair, Setup, SetupInstance};
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Map;
 use support::{Gateway, fresh_store, seed};
 
 /// The pair configured as universal credentials for vectors without credentials.
@@ -23,67 +19,14 @@ const UNIVERSAL: (&str, &str) = ("vector-user", "Vector-Pass-1");
 /// `Basic base64("vector-user:Vector-Pass-1")`.
 const UNIVERSAL_HEADER: &str = "Basic dmVjdG9yLXVzZXI6VmVjdG9yLVBhc3MtMQ==";
 
-#[derive(Debug, Deserialize)]
-struct Vector {
-    instance_params: Map<String, Value>,
-    request: VectorRequest,
-    indicators: Vec<Value>,
-    expected_status: u16,
-    expected_content_type: Option<String>,
-    expected_body: Option<String>,
-    body_compare: String,
-    expected_headers: Map<String, Value>,
-    #[serde(default)]
-    notes: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct VectorRequest {
-    method: String,
-    query: Map<String, Value>,
-    headers: Map<String, Value>,
-}
-
-fn vectors() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance/export");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("vector dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    paths.sort();
-    paths
-}
-
-/// The query string as a client sends it; an empty value is a bare name (`?sp`).
-fn query(v: &Vector) -> String {
-    let mut parts = Vec::new();
-    for (k, val) in &v.request.query {
-        let val = val.as_str().expect("query values are strings");
-        let key: String = form_urlencoded::byte_serialize(k.as_bytes()).collect();
-        if val.is_empty() {
-            parts.push(key);
-        } else {
-            let val: String = form_urlencoded::byte_serialize(val.as_bytes()).collect();
-            parts.push(format!("{key}={val}"));
-        }
-    }
-    parts.join("&")
-}
-
 /// The case setup and request headers for one vector in serverless mode.
-fn setup_and_headers(v: &Vector) -> (Setup, Vec<(String, String)>) {
+fn setup_and_headers(v: &ExportVector) -> (Setup, Vec<(String, String)>) {
     let mut params = v.instance_params.clone();
     let credentials = params.remove("credentials").map(|c| Pair {
         username: c["identifier"].as_str().expect("identifier").to_owned(),
         password: c["password"].as_str().expect("password").to_owned(),
     });
-    let mut headers: Vec<(String, String)> = v
-        .request
-        .headers
-        .iter()
-        .map(|(k, val)| (k.clone(), val.as_str().expect("header").to_owned()))
-        .collect();
+    let mut headers = v.headers();
     let sends_authorization = headers
         .iter()
         .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
@@ -110,79 +53,18 @@ fn setup_and_headers(v: &Vector) -> (Setup, Vec<(String, String)>) {
     (setup, headers)
 }
 
-fn check(v: &Vector, resp: &HttpResponse) -> Vec<String> {
-    let mut problems = Vec::new();
-    let body = String::from_utf8_lossy(&resp.body).into_owned();
-    if resp.status != v.expected_status {
-        problems.push(format!(
-            "status {} != {} (body {body:?})",
-            resp.status, v.expected_status
-        ));
-    }
-    if let Some(ct) = &v.expected_content_type
-        && resp.header("Content-Type") != Some(ct.as_str())
-    {
-        problems.push(format!(
-            "content-type {:?} != {ct:?}",
-            resp.header("Content-Type")
-        ));
-    }
-    match (&v.expected_body, v.body_compare.as_str()) {
-        (Some(want), "exact") if body != *want => {
-            problems.push(format!("body\n  got:  {body:?}\n  want: {want:?}"));
-        }
-        (Some(want), "json") => {
-            let got: Result<Value, _> = serde_json::from_str(&body);
-            let want: Value = serde_json::from_str(want).expect("expected json");
-            if got.as_ref().ok() != Some(&want) {
-                problems.push(format!("json body\n  got:  {body}\n  want: {want}"));
-            }
-        }
-        (None, _) => {
-            let notes = v.notes.as_deref().unwrap_or_default();
-            let position = notes
-                .split("Expected error position: ")
-                .nth(1)
-                .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-                .expect("a body-less vector names the error position");
-            if !body.starts_with("invalid argument 'q': ")
-                || !body.ends_with(&format!(" at position {position}"))
-            {
-                problems.push(format!(
-                    "query error body {body:?}, want position {position}"
-                ));
-            }
-        }
-        _ => {}
-    }
-    for (name, want) in &v.expected_headers {
-        let want = want.as_str().expect("header value");
-        if resp.header(name) != Some(want) {
-            problems.push(format!(
-                "header {name}: {:?} != {want:?}",
-                resp.header(name)
-            ));
-        }
-    }
-    if resp.status == 200 && resp.header("ETag") != Some(etag(&resp.body).as_str()) {
-        problems.push("ETag is not the SHA-1 of the body".into());
-    }
-    problems
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_export_vector_passes_through_authorizer_and_export_handler() {
-    let paths = vectors();
+    let vectors = load_all();
     assert!(
-        paths.len() >= 200,
+        vectors.len() >= 200,
         "expected the whole vector set, found {}",
-        paths.len()
+        vectors.len()
     );
     let mut failures = Vec::new();
-    for path in &paths {
+    for (path, v) in &vectors {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?");
-        let text = std::fs::read_to_string(path).expect("read vector");
-        let mut v: Vector = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut v = v.clone();
         // Indicators parse as the store's records (the vectors' own shape).
         for i in &v.indicators {
             let _: Indicator = serde_json::from_value(i.clone()).expect("indicator");
@@ -203,7 +85,7 @@ async fn every_export_vector_passes_through_authorizer_and_export_handler() {
         let store = fresh_store(&format!("vec{}", &name[..3])).await;
         seed(&store, &setup).await;
         let gateway = Gateway::new(&store, &setup);
-        let q = query(&v);
+        let q = v.query_string();
         let target = if q.is_empty() {
             "/xsoar/instance/execute/edl".to_owned()
         } else {
@@ -212,7 +94,7 @@ async fn every_export_vector_passes_through_authorizer_and_export_handler() {
         let resp = gateway
             .send(&v.request.method, &target, &headers, None)
             .await;
-        let problems = check(&v, &resp);
+        let problems = v.check(resp.status, |n| resp.header(n), &resp.body);
         if !problems.is_empty() {
             failures.push(format!("{name}:\n  {}", problems.join("\n  ")));
         }
@@ -221,7 +103,7 @@ async fn every_export_vector_passes_through_authorizer_and_export_handler() {
         failures.is_empty(),
         "{} of {} vectors failed:\n{}",
         failures.len(),
-        paths.len(),
+        vectors.len(),
         failures.join("\n")
     );
 }
