@@ -24,6 +24,7 @@ pub mod handler;
 pub mod instances;
 pub mod response;
 pub mod route;
+pub mod serve;
 
 pub use authorizer::Authorizer;
 pub use handler::Function;
