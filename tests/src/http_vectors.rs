@@ -321,3 +321,53 @@ pub fn json_matches(want: &Value, got: Option<&Value>, exact_keys: bool) -> bool
         other => got == Some(other),
     }
 }
+
+/// Stores a case's data — indicators, lists and API-key records (revoked ones revoked) — in
+/// any store. Instances and credentials are the caller's: the engine takes them from its
+/// configuration file, serverless deployments from the store.
+pub async fn seed_data<S: feedgate::store::Store>(store: &S, setup: &Setup) {
+    use feedgate::store::{ApiKeyRecord, KeyType, Role};
+    if !setup.indicators.is_empty() {
+        let batch: Vec<feedgate::Indicator> = setup
+            .indicators
+            .iter()
+            .map(|v| serde_json::from_value(v.clone()).expect("indicator"))
+            .collect();
+        store.upsert(batch).await.expect("seed indicators");
+    }
+    for (name, content) in &setup.lists {
+        let text = content.as_str().expect("list content is text").to_owned();
+        store
+            .put_list(name, text.into_bytes().into())
+            .await
+            .expect("seed list");
+    }
+    for k in &setup.api_keys {
+        let record = ApiKeyRecord {
+            id: k.id.clone(),
+            kind: if k.kind == "advanced" {
+                KeyType::Advanced
+            } else {
+                KeyType::Standard
+            },
+            role: match k.role.as_str() {
+                "read" => Role::Read,
+                "write" => Role::Write,
+                _ => Role::Admin,
+            },
+            created_at: "2026-01-01T00:00:00Z".into(),
+            created_by: "conformance".into(),
+            expires_at: k.expires_at.clone(),
+            revoked: false,
+            revoked_at: None,
+            comment: String::new(),
+        };
+        store.create_key(record).await.expect("seed key");
+        if k.revoked {
+            store
+                .revoke_key(&k.id, feedgate::instant::Instant::now())
+                .await
+                .expect("revoke key");
+        }
+    }
+}

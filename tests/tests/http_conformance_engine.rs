@@ -6,16 +6,13 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use feedgate::instant::Instant;
-use feedgate::store::{
-    ApiKeyRecord, IncidentStore, IndicatorStore, KeyStore, KeyType, ListStore, Role,
-};
-use feedgate::{Indicator, http::serve::Deployment};
+use feedgate::http::serve::Deployment;
+use feedgate::store::IncidentStore;
 use feedgate_engine::app::Engine;
 use feedgate_engine::config::EngineConfig;
 use feedgate_store_embedded::EmbeddedStore;
 use feedgate_tests::http_client::send;
-use feedgate_tests::http_vectors::{Case, check_response, json_matches, load_cases};
+use feedgate_tests::http_vectors::{Case, check_response, json_matches, load_cases, seed_data};
 use serde_json::{Map, Value, json};
 
 fn config_toml(case: &Case) -> String {
@@ -45,57 +42,10 @@ fn config_toml(case: &Case) -> String {
     toml::to_string(&Value::Object(root)).expect("case setup as toml")
 }
 
-async fn seed(store: &EmbeddedStore, case: &Case) {
-    let s = &case.setup;
-    if !s.indicators.is_empty() {
-        let batch: Vec<Indicator> = s
-            .indicators
-            .iter()
-            .map(|v| serde_json::from_value(v.clone()).expect("indicator"))
-            .collect();
-        store.upsert(batch).await.expect("seed indicators");
-    }
-    for (name, content) in &s.lists {
-        let text = content.as_str().expect("list content is text").to_owned();
-        store
-            .put_list(name, text.into_bytes().into())
-            .await
-            .expect("seed list");
-    }
-    for k in &s.api_keys {
-        let record = ApiKeyRecord {
-            id: k.id.clone(),
-            kind: if k.kind == "advanced" {
-                KeyType::Advanced
-            } else {
-                KeyType::Standard
-            },
-            role: match k.role.as_str() {
-                "read" => Role::Read,
-                "write" => Role::Write,
-                _ => Role::Admin,
-            },
-            created_at: "2026-01-01T00:00:00Z".into(),
-            created_by: "conformance".into(),
-            expires_at: k.expires_at.clone(),
-            revoked: false,
-            revoked_at: None,
-            comment: String::new(),
-        };
-        store.create_key(record).await.expect("seed key");
-        if k.revoked {
-            store
-                .revoke_key(&k.id, Instant::now())
-                .await
-                .expect("revoke key");
-        }
-    }
-}
-
 async fn run_case(case: &Case) -> Vec<String> {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = EmbeddedStore::open(dir.path()).expect("open store");
-    seed(&store, case).await;
+    seed_data(&store, &case.setup).await;
     let config = EngineConfig::parse(
         &config_toml(case),
         &case.name,

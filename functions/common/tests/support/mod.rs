@@ -19,18 +19,15 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use feedgate::Indicator;
 use feedgate::auth::Credential;
 use feedgate::auth::apikey::MasterSecret;
 use feedgate::instant::Instant;
-use feedgate::store::{
-    ApiKeyRecord, CredentialStore, IndicatorStore, InstanceKind, InstanceRecord, InstanceStore,
-    KeyStore, KeyType, ListStore, Role,
-};
+use feedgate::store::{CredentialStore, InstanceKind, InstanceRecord, InstanceStore};
 use feedgate_functions::{Authorizer, Function};
 use feedgate_store_dynamo::DynamoStore;
 use feedgate_tests::http_client::HttpResponse;
 use feedgate_tests::http_vectors::Setup;
+use feedgate_tests::http_vectors::seed_data;
 use feedgate_tests::moto;
 use lambda_runtime::Diagnostic;
 use serde_json::{Map, Value, json};
@@ -102,49 +99,7 @@ pub async fn seed(store: &DynamoStore, setup: &Setup) {
                 .expect("instance credential");
         }
     }
-    for (name, content) in &setup.lists {
-        let text = content.as_str().expect("list text").to_owned();
-        store
-            .put_list(name, text.into_bytes().into())
-            .await
-            .expect("list");
-    }
-    if !setup.indicators.is_empty() {
-        let batch: Vec<Indicator> = setup
-            .indicators
-            .iter()
-            .map(|v| serde_json::from_value(v.clone()).expect("indicator"))
-            .collect();
-        store.upsert(batch).await.expect("indicators");
-    }
-    for k in &setup.api_keys {
-        let record = ApiKeyRecord {
-            id: k.id.clone(),
-            kind: if k.kind == "advanced" {
-                KeyType::Advanced
-            } else {
-                KeyType::Standard
-            },
-            role: match k.role.as_str() {
-                "read" => Role::Read,
-                "write" => Role::Write,
-                _ => Role::Admin,
-            },
-            created_at: "2026-01-01T00:00:00Z".into(),
-            created_by: "test".into(),
-            expires_at: k.expires_at.clone(),
-            revoked: false,
-            revoked_at: None,
-            comment: String::new(),
-        };
-        store.create_key(record).await.expect("key");
-        if k.revoked {
-            store
-                .revoke_key(&k.id, Instant::now())
-                .await
-                .expect("revoke");
-        }
-    }
+    seed_data(store, setup).await;
 }
 
 /// One gateway response of the template: status, headers, body.
