@@ -88,7 +88,7 @@ async fn set<S: CredentialStore>(store: &S, command: CredsCommand) -> Result<(),
         }
         CredsCommand::SetInstance { name, username } => {
             check_username(&username, false)?;
-            if !feedgate_engine::config::valid_instance_name(&name) {
+            if !feedgate::store::valid_instance_name(&name) {
                 return Err(format!("invalid instance name {name:?}").into());
             }
             let credential = Credential::from_password(username, &read_password()?)?;

@@ -72,7 +72,7 @@ fn records(file: &std::path::Path) -> Result<Vec<InstanceRecord>, CommandError> 
     })?;
     let mut out = Vec::with_capacity(parsed.instance.len());
     for entry in parsed.instance {
-        if !feedgate_engine::config::valid_instance_name(&entry.name) {
+        if !feedgate::store::valid_instance_name(&entry.name) {
             return Err(format!("instance {:?}: invalid name", entry.name).into());
         }
         let params: Map<String, Value> = serde_json::to_value(&entry.params)?

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use feedgate::auth::Credential;
 use feedgate::auth::decide::Mode;
 use feedgate::http::serve::KindParams;
-use feedgate::store::InstanceKind;
+use feedgate::store::{InstanceKind, valid_instance_name};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -170,16 +170,6 @@ pub struct EngineConfig {
     pub instances: Vec<InstanceConfig>,
     /// Start-up warnings (plaintext passwords, inline secrets).
     pub warnings: Vec<String>,
-}
-
-/// `^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`.
-pub fn valid_instance_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    (1..=64).contains(&bytes.len())
-        && bytes[0].is_ascii_alphanumeric()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 impl EngineConfig {

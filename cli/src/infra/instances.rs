@@ -109,7 +109,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Instance>, InstancesError> 
     let mut instances = Vec::with_capacity(raw.instance.len());
     for raw in &raw.instance {
         let name = raw.name.get_ref();
-        if !valid_name(name) {
+        if !feedgate::store::valid_instance_name(name) {
             let hint = if name.contains(' ') {
                 format!(" (try `{}`)", name.replace(' ', "_"))
             } else {
@@ -152,17 +152,6 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Instance>, InstancesError> 
         });
     }
     Ok(instances)
-}
-
-/// `^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$` (integrations.md §1.1): a leading `.` would allow
-/// `.`/`..`, which clients normalise away.
-pub fn valid_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    (1..=64).contains(&bytes.len())
-        && bytes[0].is_ascii_alphanumeric()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 fn parse_kind(text: &str) -> Option<InstanceKind> {

@@ -2,6 +2,7 @@
 //! the case-sensitive instance name, and the integration path behind it.
 
 use feedgate::http::ApiError;
+pub use feedgate::store::valid_instance_name;
 
 /// The prefixes every instance is served under, longest first.
 pub const PREFIXES: [&str; 2] = ["/xsoar/instance/execute/", "/instance/execute/"];
@@ -16,19 +17,6 @@ pub struct Route<'a> {
     pub instance: &'a str,
     /// `/` followed by whatever came after the name (still percent-encoded).
     pub path: String,
-}
-
-/// Whether `name` matches `^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`.
-///
-/// The CLI (`infra::instances::valid_name`) and the engine loader
-/// (`config::valid_instance_name`) check the same rule; it belongs in the library.
-pub fn valid_instance_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    (1..=64).contains(&bytes.len())
-        && bytes[0].is_ascii_alphanumeric()
-        && bytes[1..]
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 /// Splits a request path into instance and integration path. With nothing after the name

@@ -244,6 +244,24 @@ pub struct InstanceRecord {
     pub params: Map<String, Value>,
 }
 
+/// Whether `name` is a valid instance name: `^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$` (a leading
+/// `.` would allow `.`/`..`, which clients normalise away).
+///
+/// ```
+/// use feedgate::store::valid_instance_name;
+/// assert!(valid_instance_name("edl_instance_01"));
+/// assert!(!valid_instance_name("my edl"));
+/// assert!(!valid_instance_name(".hidden"));
+/// ```
+pub fn valid_instance_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    (1..=64).contains(&bytes.len())
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
 /// Instance configurations.
 pub trait InstanceStore: Send + Sync {
     /// Creates or replaces an instance.
