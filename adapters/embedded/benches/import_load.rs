@@ -9,6 +9,10 @@ use std::time::Instant;
 use feedgate::store::IndicatorStore;
 use feedgate_store_embedded::EmbeddedStore;
 
+// The allocator the `feedgate` binary ships with: measure what runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // `cargo bench` passes `--bench`; positional numbers are ours.
     let numbers: Vec<usize> = std::env::args()
