@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -107,21 +108,71 @@ impl Expiry {
 
 /// Fields live behind one pointer so the record the export loop walks stays one cache line.
 #[derive(Debug, Clone, PartialEq, Default)]
-struct Extra {
+struct Fields {
     fields: Map<String, Value>,
     custom_fields: Option<Map<String, Value>>,
 }
 
+/// Fields as given (decoded), or as a store keeps them ([`crate::blob`]) until something
+/// reads them. Behind one pointer: a loaded indicator costs its value, this box and its blobs.
+#[derive(Debug, Clone)]
+struct Extra {
+    /// The fields blob (empty: no fields), then the custom-fields blob (empty: none). Both
+    /// empty when the indicator was built from maps.
+    bytes: Box<[u8]>,
+    split: usize,
+    decoded: OnceLock<Box<Fields>>,
+}
+
+impl Extra {
+    fn decoded(fields: Fields) -> Self {
+        Self {
+            bytes: Box::default(),
+            split: 0,
+            decoded: OnceLock::from(Box::new(fields)),
+        }
+    }
+
+    /// Whether the fields are (still) only blobs.
+    fn is_encoded(&self) -> bool {
+        !self.bytes.is_empty()
+    }
+
+    fn fields_blob(&self) -> Option<&[u8]> {
+        let blob = &self.bytes[..self.split];
+        (!blob.is_empty()).then_some(blob)
+    }
+
+    fn custom_blob(&self) -> Option<&[u8]> {
+        let blob = &self.bytes[self.split..];
+        (!blob.is_empty()).then_some(blob)
+    }
+
+    fn fields(&self) -> &Fields {
+        self.decoded.get_or_init(|| {
+            // Both blobs were validated when the indicator was built, so decoding succeeds.
+            let decode = |blob: &[u8]| crate::blob::decode(blob).unwrap_or_default();
+            Box::new(Fields {
+                fields: self.fields_blob().map(decode).unwrap_or_default(),
+                custom_fields: self.custom_blob().map(decode),
+            })
+        })
+    }
+}
+
 fn empty_map() -> &'static Map<String, Value> {
-    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    static EMPTY: OnceLock<Map<String, Value>> = OnceLock::new();
     EMPTY.get_or_init(Map::new)
 }
+
+/// The fields blob and the custom-fields blob of an indicator (`None`: none).
+pub type Blobs<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
 
 /// One stored indicator: value, type, top-level fields (in stored order) and custom fields.
 ///
 /// Values, types and fields are kept exactly as given; the export rules decide what a list
 /// shows.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Indicator {
     value: Box<str>,
     kind: IndicatorType,
@@ -143,12 +194,15 @@ impl Indicator {
         fields: Map<String, Value>,
         custom_fields: Option<Map<String, Value>>,
     ) -> Self {
-        let expiry = derive_expiry(&fields);
+        let expiry = derive_expiry(
+            fields.get("expirationStatus").map(|v| v.as_str()),
+            fields.get("expiration").and_then(Value::as_str),
+        );
         let extra = (!fields.is_empty() || custom_fields.is_some()).then(|| {
-            Box::new(Extra {
+            Box::new(Extra::decoded(Fields {
                 fields,
                 custom_fields,
-            })
+            }))
         });
         Self {
             value: value.into().into_boxed_str(),
@@ -156,6 +210,136 @@ impl Indicator {
             expiry,
             extra,
         }
+    }
+
+    /// An indicator whose fields and custom fields are blobs in the form of [`crate::blob`]
+    /// (`None`: no fields, no custom fields), as a store keeps them. The blobs are checked
+    /// now and decoded on first use; export formats that need no fields never decode them.
+    pub fn from_blobs(
+        value: &str,
+        kind: IndicatorType,
+        fields: Option<&[u8]>,
+        custom_fields: Option<&[u8]>,
+    ) -> Result<Self, String> {
+        let fields = fields.filter(|b| !b.is_empty());
+        let custom_fields = custom_fields.filter(|b| !b.is_empty());
+        let mut status = None;
+        let mut expiration = None;
+        if let Some(blob) = fields {
+            crate::blob::validate(blob).map_err(|e| format!("fields: {e}"))?;
+            // A repeated key decodes to its last value; look up the same way.
+            for (key, raw) in crate::blob::entries(blob) {
+                match key {
+                    "expirationStatus" => status = Some(raw.as_str()),
+                    "expiration" => expiration = Some(raw.as_str()),
+                    _ => {}
+                }
+            }
+        }
+        if let Some(blob) = custom_fields {
+            crate::blob::validate(blob).map_err(|e| format!("custom fields: {e}"))?;
+        }
+        let expiry = derive_expiry(status, expiration.flatten());
+        let extra = (fields.is_some() || custom_fields.is_some()).then(|| {
+            let (f, c) = (
+                fields.unwrap_or_default(),
+                custom_fields.unwrap_or_default(),
+            );
+            let mut bytes = Vec::with_capacity(f.len() + c.len());
+            bytes.extend_from_slice(f);
+            bytes.extend_from_slice(c);
+            Box::new(Extra {
+                bytes: bytes.into_boxed_slice(),
+                split: f.len(),
+                decoded: OnceLock::new(),
+            })
+        });
+        Ok(Self {
+            value: value.into(),
+            kind,
+            expiry,
+            extra,
+        })
+    }
+
+    /// The fields and custom fields in the form of [`crate::blob`], when the indicator holds
+    /// them that way (it was loaded from a store): a store can write them back unchanged.
+    pub fn blobs(&self) -> Option<Blobs<'_>> {
+        match &self.extra {
+            Some(e) if e.is_encoded() => Some((e.fields_blob(), e.custom_blob())),
+            Some(_) => None,
+            None => Some((None, None)),
+        }
+    }
+
+    /// Writes the `fi=all` object of [`Indicator::to_export_object`] as compact JSON, with
+    /// `value` in place of the stored value; byte for byte what `serde_json` writes for the
+    /// object, without building it.
+    pub fn write_export_json<W: std::io::Write>(
+        &self,
+        value: &str,
+        out: &mut W,
+    ) -> std::io::Result<()> {
+        out.write_all(b"{\"value\":")?;
+        serde_json::to_writer(&mut *out, value)?;
+        out.write_all(b",\"indicator_type\":")?;
+        serde_json::to_writer(&mut *out, self.kind.as_str())?;
+        let mut custom_written = false;
+        match &self.extra {
+            None => {}
+            Some(e) if e.is_encoded() && e.decoded.get().is_none() => {
+                let custom = e.custom_blob();
+                if let Some(blob) = e.fields_blob() {
+                    let mut seen_custom = false;
+                    for (key, raw) in crate::blob::entries(blob) {
+                        if key == "value" || key == "indicator_type" {
+                            continue;
+                        }
+                        out.write_all(b",")?;
+                        serde_json::to_writer(&mut *out, key)?;
+                        out.write_all(b":")?;
+                        match (key, custom) {
+                            // `CustomFields` replaces a field of that name in place.
+                            ("CustomFields", Some(c)) if !seen_custom => {
+                                seen_custom = true;
+                                crate::blob::write_json_object(c, out)?;
+                                custom_written = true;
+                            }
+                            _ => raw.write_json(out)?,
+                        }
+                    }
+                }
+                if let (Some(c), false) = (custom, custom_written) {
+                    out.write_all(b",\"CustomFields\":")?;
+                    crate::blob::write_json_object(c, out)?;
+                }
+                return out.write_all(b"}");
+            }
+            Some(extra) => {
+                let fields = extra.fields();
+                let custom = fields.custom_fields.as_ref();
+                for (key, field) in &fields.fields {
+                    if key == "value" || key == "indicator_type" {
+                        continue;
+                    }
+                    out.write_all(b",")?;
+                    serde_json::to_writer(&mut *out, key)?;
+                    out.write_all(b":")?;
+                    match (key.as_str(), custom) {
+                        ("CustomFields", Some(c)) => {
+                            serde_json::to_writer(&mut *out, c)?;
+                            custom_written = true;
+                        }
+                        _ => serde_json::to_writer(&mut *out, field)?,
+                    }
+                }
+                if let (Some(c), false) = (custom, custom_written) {
+                    out.write_all(b",\"CustomFields\":")?;
+                    serde_json::to_writer(&mut *out, c)?;
+                }
+            }
+        }
+        out.write_all(b"}")
     }
 
     /// The indicator value.
@@ -171,19 +355,23 @@ impl Indicator {
     /// Top-level fields in stored order (`sourceBrands`, `tags`, `score`, ...).
     pub fn fields(&self) -> &Map<String, Value> {
         match &self.extra {
-            Some(extra) => &extra.fields,
+            Some(extra) => &extra.fields().fields,
             None => empty_map(),
         }
     }
 
     /// Custom fields, when the indicator has them.
     pub fn custom_fields(&self) -> Option<&Map<String, Value>> {
-        self.extra.as_ref().and_then(|e| e.custom_fields.as_ref())
+        self.extra
+            .as_ref()
+            .and_then(|e| e.fields().custom_fields.as_ref())
     }
 
     /// A top-level field by exact name.
     pub fn field(&self, name: &str) -> Option<&Value> {
-        self.extra.as_ref().and_then(|e| e.fields.get(name))
+        self.extra
+            .as_ref()
+            .and_then(|e| e.fields().fields.get(name))
     }
 
     /// A custom field by exact name.
@@ -249,16 +437,25 @@ impl Indicator {
     }
 }
 
-fn derive_expiry(fields: &Map<String, Value>) -> Expiry {
-    if let Some(status) = fields.get("expirationStatus") {
-        return match status {
-            Value::String(s) => Expiry::Explicit(s.eq_ignore_ascii_case("expired")),
-            _ => Expiry::Explicit(false),
-        };
+/// Expiry from `expirationStatus` (present: `Some`, with its text when it is a string) and
+/// `expiration` (when a string).
+fn derive_expiry(status: Option<Option<&str>>, expiration: Option<&str>) -> Expiry {
+    if let Some(status) = status {
+        return Expiry::Explicit(status.is_some_and(|s| s.eq_ignore_ascii_case("expired")));
     }
-    match fields.get("expiration") {
-        Some(Value::String(s)) => Instant::parse(s).map_or(Expiry::Never, Expiry::at),
-        _ => Expiry::Never,
+    match expiration {
+        Some(s) => Instant::parse(s).map_or(Expiry::Never, Expiry::at),
+        None => Expiry::Never,
+    }
+}
+
+impl PartialEq for Indicator {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+            && self.kind == other.kind
+            && self.expiry == other.expiry
+            && self.fields() == other.fields()
+            && self.custom_fields() == other.custom_fields()
     }
 }
 
@@ -358,6 +555,71 @@ mod tests {
             text,
             r#"{"value":"x","indicator_type":"Custom","b":1,"a":null,"CustomFields":{"c":[1]}}"#
         );
+    }
+
+    /// Every way of writing the `fi=all` object agrees with `serde_json` on the built object.
+    fn assert_export_json(i: &Indicator, value: &str) {
+        let mut object = i.to_export_object();
+        object.insert("value".into(), Value::String(value.to_owned()));
+        let expected = serde_json::to_string(&object).expect("json");
+        let mut written = Vec::new();
+        i.write_export_json(value, &mut written).expect("writes");
+        assert_eq!(String::from_utf8(written).expect("utf-8"), expected);
+    }
+
+    fn encoded(i: &Indicator) -> Indicator {
+        let blob = |m: &Map<String, Value>| {
+            let mut out = Vec::new();
+            crate::blob::encode(m, &mut out).expect("encodes");
+            out
+        };
+        let fields = (!i.fields().is_empty()).then(|| blob(i.fields()));
+        let custom = i.custom_fields().map(blob);
+        Indicator::from_blobs(
+            i.value(),
+            i.kind().clone(),
+            fields.as_deref(),
+            custom.as_deref(),
+        )
+        .expect("valid blobs")
+    }
+
+    #[test]
+    fn blob_backed_indicators_read_and_write_like_decoded_ones() {
+        let cases = [
+            json!({"value":"x","type":"Custom","fields":{"b":1,"a":null,"value":"no","indicator_type":"no"},"custom_fields":{"c":[1]}}),
+            json!({"value":"y","type":"IP","fields":{"CustomFields":1,"score":2.5},"custom_fields":{"c":"\u{0}\"é"}}),
+            json!({"value":"z","type":"URL","fields":{"CustomFields":{"keep":true}}}),
+            json!({"value":"w","type":"IP","custom_fields":{}}),
+            json!({"value":"v","type":"IP"}),
+            json!({"value":"u","type":"IP","fields":{"expirationStatus":"EXPIRED","expiration":"2099-01-01T00:00:00Z"}}),
+            json!({"value":"t","type":"IP","fields":{"expiration":"2001-01-01T00:00:00Z"}}),
+            json!({"value":"s","type":"IP","fields":{"expirationStatus":7,"expiration":"2001-01-01T00:00:00Z"}}),
+        ];
+        let now = Instant::parse("2026-01-01T00:00:00Z").expect("now");
+        for case in cases {
+            let decoded = ind(case);
+            let blobbed = encoded(&decoded);
+            assert_eq!(blobbed, decoded);
+            assert_eq!(
+                blobbed.is_expired(now),
+                decoded.is_expired(now),
+                "{decoded:?}"
+            );
+            assert_eq!(blobbed.expires_at(), decoded.expires_at());
+            assert!(blobbed.blobs().is_some());
+            for value in [decoded.value(), "other"] {
+                assert_export_json(&decoded, value);
+                // Straight from the blobs, then again once they were decoded.
+                let fresh = encoded(&decoded);
+                assert_export_json(&fresh, value);
+                let _ = fresh.fields();
+                assert_export_json(&fresh, value);
+            }
+            assert_eq!(blobbed.lookup("c"), decoded.lookup("c"));
+        }
+        assert!(Indicator::from_blobs("a", IndicatorType::Ip, Some(&[1, 1]), None).is_err());
+        assert!(Indicator::from_blobs("a", IndicatorType::Ip, None, Some(&[9])).is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! the HTTP glue; everything else is pure and testable with plain values.
 
 pub mod auth;
+pub mod blob;
 pub mod dataset;
 pub mod export;
 pub mod format;

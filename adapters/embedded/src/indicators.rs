@@ -8,7 +8,6 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehav
 use serde_json::{Map, Value};
 
 use crate::EmbeddedStore;
-use crate::codec;
 use crate::error::{SqlResultExt, corrupt};
 use crate::schema::{DATA_MODIFIED, DATA_VERSION, now_nanos};
 
@@ -104,10 +103,16 @@ fn upsert_batch(conn: &mut Connection, batch: &[Indicator]) -> StoreResult<Upser
         let mut fields_buf = Vec::new();
         let mut custom_buf = Vec::new();
         for indicator in batch {
-            let fields = encode_fields(indicator.fields(), &mut fields_buf)?;
-            let custom = match indicator.custom_fields() {
-                Some(custom) => Some(encode_map(custom, &mut custom_buf)?),
-                None => None,
+            // An indicator read from a store still holds its blobs: write them back as they are.
+            let (fields, custom) = match indicator.blobs() {
+                Some(blobs) => blobs,
+                None => (
+                    encode_fields(indicator.fields(), &mut fields_buf)?,
+                    match indicator.custom_fields() {
+                        Some(custom) => Some(encode_map(custom, &mut custom_buf)?),
+                        None => None,
+                    },
+                ),
             };
             let row = (indicator.value(), indicator.kind().as_str(), fields, custom);
             if insert.execute(row).store()? == 1 {
@@ -136,7 +141,7 @@ fn encode_fields<'b>(
 
 fn encode_map<'b>(map: &Map<String, Value>, buf: &'b mut Vec<u8>) -> StoreResult<&'b [u8]> {
     buf.clear();
-    codec::encode(map, buf)
+    feedgate::blob::encode(map, buf)
         .map_err(|e| StoreError::Rejected(format!("fields do not encode: {e}")))?;
     Ok(buf.as_slice())
 }
@@ -181,7 +186,8 @@ pub(crate) fn read_version(conn: &Connection) -> StoreResult<DataVersion> {
     }
 }
 
-/// Decodes a `(value, type, fields, custom)` row.
+/// Decodes a `(value, type, fields, custom)` row. The field blobs are checked here and
+/// decoded only when something reads them.
 pub(crate) fn decode(row: &Row<'_>) -> StoreResult<Indicator> {
     let value = text(row.get_ref(0).store()?, "indicator value")?;
     let kind = text(row.get_ref(1).store()?, value)?;
@@ -189,22 +195,18 @@ pub(crate) fn decode(row: &Row<'_>) -> StoreResult<Indicator> {
         Ok(kind) => kind,
         Err(never) => match never {},
     };
-    let fields = match row.get_ref(2).store()? {
-        ValueRef::Null => Map::new(),
-        v => decode_map(v, value)?,
-    };
-    let custom = match row.get_ref(3).store()? {
-        ValueRef::Null => None,
-        v => Some(decode_map(v, value)?),
-    };
-    Ok(Indicator::with_fields(value, kind, fields, custom))
+    let fields = blob(row.get_ref(2).store()?, value)?;
+    let custom = blob(row.get_ref(3).store()?, value)?;
+    Indicator::from_blobs(value, kind, fields, custom).map_err(|e| corrupt(value, e))
+}
+
+fn blob<'a>(v: ValueRef<'a>, key: &str) -> StoreResult<Option<&'a [u8]>> {
+    match v {
+        ValueRef::Null => Ok(None),
+        v => v.as_blob().map(Some).map_err(|e| corrupt(key, e)),
+    }
 }
 
 fn text<'a>(v: ValueRef<'a>, key: &str) -> StoreResult<&'a str> {
     v.as_str().map_err(|e| corrupt(key, e))
-}
-
-fn decode_map(v: ValueRef<'_>, key: &str) -> StoreResult<Map<String, Value>> {
-    let bytes = v.as_blob().map_err(|e| corrupt(key, e))?;
-    codec::decode(bytes).map_err(|e| corrupt(key, format!("fields: {e}")))
 }

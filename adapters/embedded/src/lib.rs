@@ -20,7 +20,8 @@
 //! One file, `<dir>/feedgate.db` (plus SQLite's `-wal`/`-shm` side files). Indicators keep an
 //! `INTEGER PRIMARY KEY` sequence assigned on first insert: it is the export order, and a
 //! whole-set load is a scan of the table in rowid order. Fields are stored in a compact binary
-//! form (see `codec`) because decoding them is most of a load. Every indicator write bumps a
+//! form (`feedgate::blob`), kept as loaded until something reads them: decoding them was most of a
+//! load. Every indicator write bumps a
 //! version counter in the same transaction; a load at an unchanged version returns the set the
 //! handle loaded last. Other records are small rows or JSON bodies.
 //!
@@ -40,7 +41,6 @@
 //! API-key id that is not canonical decimal or already used, or a value over SQLite's 1 GB
 //! limit, is `Rejected`.
 
-mod codec;
 mod error;
 mod incidents;
 mod indicators;

@@ -23,7 +23,7 @@ pub fn write<W: Write>(
         }
         let value = fields::exported_value(indicator, req);
         match &columns {
-            None => serde_json::to_writer(&mut *out, &fields::whole_object(indicator, &value))?,
+            None => indicator.write_export_json(&value, out)?,
             Some(columns) => {
                 out.write_all(b"{")?;
                 for (i, column) in columns.iter().enumerate() {
