@@ -55,6 +55,10 @@ async fn serve<S: Store + 'static>(
     for (name, url) in engine.urls() {
         println!("{name}: {url}");
     }
+    if let Some(url) = engine.admin_url() {
+        // Not an instance line: instance names cannot contain spaces or parentheses.
+        println!("admin (metrics): {url}");
+    }
     engine.run(shutdown).await;
     Ok(())
 }

@@ -13,7 +13,8 @@ use feedgate::http::serve::{Deployment, Instance};
 use feedgate::store::Store;
 
 use crate::config::EngineConfig;
-use crate::server::{self, Bound, Listen, StartError};
+use crate::metrics::Metrics;
+use crate::server::{self, AdminBound, Bound, Listen, StartError};
 
 /// How long a verified password stays cached (§2.6 allows up to 300 s).
 const VERIFIED_TTL: Duration = Duration::from_secs(60);
@@ -23,11 +24,12 @@ const VERIFIED_TTL: Duration = Duration::from_secs(60);
 pub struct Engine<S> {
     deployment: Arc<Deployment<S>>,
     bound: Vec<Bound>,
+    admin: Option<AdminBound>,
 }
 
 impl<S: Store + 'static> Engine<S> {
-    /// Builds the deployment from `config` over `store` and binds every instance's port.
-    /// Open instances are logged as warnings.
+    /// Builds the deployment from `config` over `store` and binds every instance's port (and
+    /// the admin port when `[admin]` is configured). Open instances are logged as warnings.
     pub async fn start(config: &EngineConfig, store: S) -> Result<Self, StartError> {
         let master = match &config.master_secret {
             None => None,
@@ -65,10 +67,18 @@ impl<S: Store + 'static> Engine<S> {
                 },
             ));
         }
-        let bound = server::bind(listeners).await?;
+        let metrics = config.admin.map(|_| Arc::new(Metrics::new()));
+        let bound = server::bind(listeners, metrics.as_deref()).await?;
+        let admin = match (config.admin, metrics) {
+            (Some(admin), Some(metrics)) => {
+                Some(server::bind_admin(SocketAddr::new(admin.bind, admin.port), metrics).await?)
+            }
+            _ => None,
+        };
         Ok(Self {
             deployment: Arc::new(deployment),
             bound,
+            admin,
         })
     }
 
@@ -78,6 +88,11 @@ impl<S: Store + 'static> Engine<S> {
             .iter()
             .map(|b| (b.name().to_owned(), b.url()))
             .collect()
+    }
+
+    /// `http://addr:port/metrics` when the admin listener is configured.
+    pub fn admin_url(&self) -> Option<String> {
+        self.admin.as_ref().map(AdminBound::url)
     }
 
     /// The shared deployment (store and caches).
@@ -90,7 +105,10 @@ impl<S: Store + 'static> Engine<S> {
         for (name, url) in self.urls() {
             tracing::info!(instance = %name, %url, "listening");
         }
-        server::serve(self.deployment, self.bound, shutdown).await;
+        if let Some(url) = self.admin_url() {
+            tracing::info!(%url, "admin listening (Prometheus metrics)");
+        }
+        server::serve(self.deployment, self.bound, self.admin, shutdown).await;
     }
 }
 

@@ -74,6 +74,53 @@ struct RawConfig {
     api_keys: Option<RawApiKeys>,
     #[serde(default)]
     instance: Vec<RawInstance>,
+    admin: Option<RawAdmin>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    port: toml::Spanned<AdminPort>,
+    bind: Option<IpAddr>,
+}
+
+/// `admin.port`: an integer or a string of digits, 0-65535 (0: any free port).
+#[derive(Debug, Clone, Copy)]
+struct AdminPort(u16);
+
+impl<'de> Deserialize<'de> for AdminPort {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = AdminPort;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("admin.port: a port number 0-65535 (an integer or a string of digits)")
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<AdminPort, E> {
+                u16::try_from(v).map(AdminPort).map_err(|_| {
+                    E::custom(format!("admin.port: {v} is not a port number (0-65535)"))
+                })
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<AdminPort, E> {
+                u16::try_from(v).map(AdminPort).map_err(|_| {
+                    E::custom(format!("admin.port: {v} is not a port number (0-65535)"))
+                })
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<AdminPort, E> {
+                match v.parse::<u16>() {
+                    Ok(port) if v.bytes().all(|b| b.is_ascii_digit()) => Ok(AdminPort(port)),
+                    _ => Err(E::custom(format!(
+                        "admin.port: {v:?} is not a port number (0-65535)"
+                    ))),
+                }
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -157,6 +204,15 @@ impl InstanceConfig {
     }
 }
 
+/// The admin listener (`[admin]`): Prometheus metrics on `GET /metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdminConfig {
+    /// Listen port (0: any free port).
+    pub port: u16,
+    /// Listen address (default 127.0.0.1).
+    pub bind: IpAddr,
+}
+
 /// The whole validated engine configuration.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -168,6 +224,8 @@ pub struct EngineConfig {
     pub master_secret: Option<String>,
     /// Instances in file order.
     pub instances: Vec<InstanceConfig>,
+    /// The metrics listener, when `[admin]` is configured.
+    pub admin: Option<AdminConfig>,
     /// Start-up warnings (plaintext passwords, inline secrets).
     pub warnings: Vec<String>,
 }
@@ -285,14 +343,51 @@ impl EngineConfig {
                 credentials,
             });
         }
+        let admin = match raw.admin {
+            None => None,
+            Some(raw) => Some(admin_config(raw, text, &instances, &mut warnings)?),
+        };
         Ok(Self {
             store,
             universal_credentials,
             master_secret,
             instances,
+            admin,
             warnings,
         })
     }
+}
+
+/// `[admin]`: its port must not be an instance's (port 0 never clashes); a listener beyond
+/// loopback is allowed with a warning, since `/metrics` has no authentication.
+fn admin_config(
+    raw: RawAdmin,
+    text: &str,
+    instances: &[InstanceConfig],
+    warnings: &mut Vec<String>,
+) -> Result<AdminConfig, ConfigError> {
+    let port = raw.port.get_ref().0;
+    if port != 0
+        && let Some(inst) = instances.iter().find(|i| i.port == port)
+    {
+        let before = raw.port.span().start.min(text.len());
+        let line = text.as_bytes()[..before]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        return Err(ConfigError::Invalid(format!(
+            "admin.port (line {line}): port {port} is already used by instance '{}'",
+            inst.name
+        )));
+    }
+    let bind = raw.bind.unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    if !bind.is_loopback() {
+        warnings.push(format!(
+            "admin.bind = {bind}: /metrics has no authentication; keep the admin port off untrusted networks"
+        ));
+    }
+    Ok(AdminConfig { port, bind })
 }
 
 fn store_config(raw: RawStore) -> Result<StoreConfig, ConfigError> {
@@ -468,6 +563,7 @@ listsToPublish = "a,b"
     #[test]
     fn refuses_each_malformed_config_naming_the_problem() {
         let with = |from: &str, to: &str| GOOD.replacen(from, to, 1);
+        let admin = |body: &str| format!("{GOOD}\n[admin]\n{body}\n");
         let cases = [
             (
                 with("kind = \"embedded\"", "kind = \"embeded\""),
@@ -521,6 +617,28 @@ listsToPublish = "a,b"
                 "password_hash",
             ),
             (with("[[instance]]", "[[instance]\n"), "test.toml"),
+            (
+                admin("port = 8002"),
+                "port 8002 is already used by instance 'hook'",
+            ),
+            (admin("port = \"8003\""), "already used by instance 'pl'"),
+            (admin("port = 9090\nlisten = 1"), "unknown field `listen`"),
+            (
+                admin("port = \"90x0\""),
+                "admin.port: \"90x0\" is not a port number",
+            ),
+            (admin("port = \"+9090\""), "admin.port"),
+            (
+                admin("port = 70000"),
+                "admin.port: 70000 is not a port number",
+            ),
+            (admin("port = -1"), "admin.port: -1 is not a port number"),
+            (admin("port = true"), "admin.port: a port number"),
+            (admin("bind = \"127.0.0.1\""), "missing field `port`"),
+            (
+                admin("port = 9090\nbind = \"localhost\""),
+                "invalid IP address syntax",
+            ),
         ];
         for (text, needle) in cases {
             let err = parse(&text).expect_err(needle);
@@ -532,6 +650,31 @@ listsToPublish = "a,b"
     fn parse_errors_name_the_line() {
         let err = parse(&GOOD.replacen("port = 8002", "port = 80x2", 1)).expect_err("bad toml");
         assert!(err.contains("line"), "{err}");
+        let lines = GOOD.lines().count();
+        let err = parse(&format!("{GOOD}[admin]\nport = 8001\n")).expect_err("clash");
+        assert!(err.contains(&format!("line {}", lines + 2)), "{err}");
+        let err = parse(&format!("{GOOD}[admin]\nport = 65536\n")).expect_err("range");
+        assert!(err.contains(&format!("line {}", lines + 2)), "{err}");
+    }
+
+    #[test]
+    fn admin_is_optional_and_defaults_to_loopback() {
+        assert_eq!(parse(GOOD).expect("valid").admin, None);
+        let c = parse(&format!("{GOOD}[admin]\nport = \"9090\"\n")).expect("valid");
+        assert_eq!(
+            c.admin,
+            Some(AdminConfig {
+                port: 9090,
+                bind: IpAddr::from([127, 0, 0, 1])
+            })
+        );
+        assert!(c.warnings.is_empty());
+        // Port 0 (any free port) never clashes, not even with another port 0.
+        let zero = GOOD.replacen("port = 8002", "port = 0", 1);
+        let c = parse(&format!("{zero}[admin]\nport = 0\nbind = \"0.0.0.0\"\n")).expect("valid");
+        assert_eq!(c.admin.map(|a| a.port), Some(0));
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert!(c.warnings[0].contains("admin.bind"), "{:?}", c.warnings);
     }
 
     #[test]

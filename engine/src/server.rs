@@ -1,5 +1,6 @@
 //! The listeners: one per instance, plain HTTP or TLS (rustls), each request through the
-//! library's [`Deployment`], one access-log line per request.
+//! library's [`Deployment`], one access-log line per request; and the optional admin
+//! listener serving `GET /metrics`.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -25,6 +26,8 @@ use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+use crate::metrics::{self, InstanceMetrics, Metrics};
+
 /// How an instance listens.
 #[derive(Debug, Clone)]
 pub struct Listen {
@@ -40,6 +43,7 @@ pub struct Bound {
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     local: SocketAddr,
+    metrics: Option<Arc<InstanceMetrics>>,
 }
 
 impl std::fmt::Debug for Bound {
@@ -91,10 +95,22 @@ pub enum StartError {
         /// What is wrong.
         message: String,
     },
+    /// The admin port could not be bound.
+    #[error("admin.port: cannot listen on {addr}: {source}")]
+    AdminBind {
+        /// Address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
 }
 
-/// Binds every instance's socket (all or nothing).
-pub async fn bind(instances: Vec<(Instance, Listen)>) -> Result<Vec<Bound>, StartError> {
+/// Binds every instance's socket (all or nothing). With `metrics`, each instance's series
+/// are created now and its requests recorded.
+pub async fn bind(
+    instances: Vec<(Instance, Listen)>,
+    metrics: Option<&Metrics>,
+) -> Result<Vec<Bound>, StartError> {
     let mut out = Vec::with_capacity(instances.len());
     for (instance, listen) in instances {
         let tls = match &listen.tls {
@@ -116,14 +132,56 @@ pub async fn bind(instances: Vec<(Instance, Listen)>) -> Result<Vec<Bound>, Star
             addr: listen.addr,
             source,
         })?;
+        let metrics = metrics.map(|m| {
+            m.instance(
+                &instance.name,
+                matches!(instance.params, KindParams::Export(_)),
+            )
+        });
         out.push(Bound {
             instance: Arc::new(instance),
             listener,
             tls,
             local,
+            metrics,
         });
     }
     Ok(out)
+}
+
+/// The admin listener, bound.
+#[derive(Debug)]
+pub struct AdminBound {
+    listener: TcpListener,
+    local: SocketAddr,
+    metrics: Arc<Metrics>,
+}
+
+impl AdminBound {
+    /// `http://addr:port/metrics`.
+    pub fn url(&self) -> String {
+        format!("http://{}/metrics", self.local)
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+}
+
+/// Binds the admin port.
+pub async fn bind_admin(addr: SocketAddr, metrics: Arc<Metrics>) -> Result<AdminBound, StartError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::AdminBind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| StartError::AdminBind { addr, source })?;
+    Ok(AdminBound {
+        listener,
+        local,
+        metrics,
+    })
 }
 
 fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
@@ -143,16 +201,32 @@ fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-/// Serves every bound instance until `shutdown` resolves, then stops accepting and waits (up
-/// to 10 s) for requests in flight.
+/// Serves every bound instance (and the admin listener) until `shutdown` resolves, then stops
+/// accepting and waits (up to 10 s) for requests in flight.
 pub async fn serve<S: Store + 'static>(
     deployment: Arc<Deployment<S>>,
     bound: Vec<Bound>,
+    admin: Option<AdminBound>,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = Arc::new(GracefulShutdown::new());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut loops = Vec::new();
+    if let Some(admin) = admin {
+        let graceful = Arc::clone(&graceful);
+        let mut stop = stop_rx.clone();
+        loops.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    accepted = admin.listener.accept() => {
+                        let Ok((stream, _)) = accepted else { continue };
+                        spawn_admin_connection(Arc::clone(&admin.metrics), stream, &graceful);
+                    }
+                }
+            }
+        }));
+    }
     for b in bound {
         let deployment = Arc::clone(&deployment);
         let graceful = Arc::clone(&graceful);
@@ -167,6 +241,7 @@ pub async fn serve<S: Store + 'static>(
                         spawn_connection(
                             Arc::clone(&deployment),
                             Arc::clone(&b.instance),
+                            b.metrics.clone(),
                             b.tls.clone(),
                             stream,
                             peer,
@@ -187,9 +262,45 @@ pub async fn serve<S: Store + 'static>(
     }
 }
 
+fn spawn_admin_connection(
+    metrics: Arc<Metrics>,
+    stream: tokio::net::TcpStream,
+    graceful: &GracefulShutdown,
+) {
+    let service = service_fn(move |req: hyper::Request<Incoming>| {
+        let response = admin_answer(&metrics, req.method(), req.uri().path());
+        async move { Ok::<_, Infallible>(response) }
+    });
+    let conn =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let conn = graceful.watch(conn);
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+}
+
+/// The admin port: `GET /metrics` (and `HEAD`), 405 for other methods there, 404 elsewhere.
+fn admin_answer(
+    metrics: &Metrics,
+    method: &hyper::Method,
+    path: &str,
+) -> hyper::Response<Full<Bytes>> {
+    let response = if path != "/metrics" {
+        Response::new(404, "text/plain; charset=utf-8", "not found; try /metrics")
+    } else if method == hyper::Method::GET || method == hyper::Method::HEAD {
+        Response::new(200, metrics::CONTENT_TYPE, metrics.encode())
+            .with_header("Cache-Control", "no-store")
+    } else {
+        Response::new(405, "text/plain; charset=utf-8", "Method Not Allowed")
+            .with_header("Allow", "GET, HEAD")
+    };
+    to_hyper(response)
+}
+
 fn spawn_connection<S: Store + 'static>(
     deployment: Arc<Deployment<S>>,
     instance: Arc<Instance>,
+    metrics: Option<Arc<InstanceMetrics>>,
     tls: Option<TlsAcceptor>,
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
@@ -198,7 +309,10 @@ fn spawn_connection<S: Store + 'static>(
     let service = service_fn(move |req| {
         let deployment = Arc::clone(&deployment);
         let instance = Arc::clone(&instance);
-        async move { Ok::<_, Infallible>(answer(&deployment, &instance, req, peer).await) }
+        let metrics = metrics.clone();
+        async move {
+            Ok::<_, Infallible>(answer(&deployment, &instance, metrics.as_deref(), req, peer).await)
+        }
     });
     let builder = hyper::server::conn::http1::Builder::new();
     match tls {
@@ -231,6 +345,7 @@ fn spawn_connection<S: Store + 'static>(
 async fn answer<S: Store>(
     deployment: &Deployment<S>,
     instance: &Instance,
+    metrics: Option<&InstanceMetrics>,
     req: hyper::Request<Incoming>,
     peer: SocketAddr,
 ) -> hyper::Response<Full<Bytes>> {
@@ -272,6 +387,13 @@ async fn answer<S: Store>(
             }
         }
     };
+    let elapsed = started.elapsed();
+    if let Some(metrics) = metrics {
+        let served = (response.status == 200)
+            .then(|| response.header("X-EDL-Size")?.parse().ok())
+            .flatten();
+        metrics.record(response.status, response.body.len(), elapsed, served);
+    }
     tracing::info!(
         target: "feedgate::access",
         instance = %instance.name,
@@ -279,7 +401,7 @@ async fn answer<S: Store>(
         path = %request.path,
         status = response.status,
         bytes = response.body.len(),
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
         client = %peer,
         principal = %principal.map_or_else(|| "-".to_owned(), |p| p.to_string()),
         "request"
