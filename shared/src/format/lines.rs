@@ -5,11 +5,12 @@
 //! joined body itself, and the set of seen lines is a table of `u32` offsets into it.
 //!
 //! Most lines are *verbatim*: the stored value itself. In a dataset whose values are distinct
-//! (every store's), two verbatim lines never repeat each other, so they skip the table: a
-//! verbatim line only has to be checked against the (few) rewritten lines seen before it,
-//! and a rewritten line against those plus a bitmap of the verbatim lines already written,
-//! found through the dataset's value index. That keeps the hot path out of a million-entry
-//! hash table.
+//! (every store's), each possible line is either the value of exactly one indicator or of
+//! none. A bitmap with one bit per indicator records which values were written, whether as a
+//! verbatim line or as a rewritten line (a URL losing its scheme, a glob base) that happens
+//! to equal a stored value, found through the dataset's value index. Only rewritten lines
+//! that are no stored value go through the table. A verbatim line is then one bit test, which
+//! keeps the hot path out of any hash table.
 
 use std::hash::BuildHasher;
 
@@ -23,7 +24,8 @@ use crate::indicator::Indicator;
 #[derive(Debug)]
 pub struct LineWindow<'a> {
     buf: Vec<u8>,
-    /// Offsets of the lines that went through the table.
+    /// Offsets of the lines that went through the table: every line when there is no value
+    /// index, else only the lines that are no stored value.
     seen: HashTable<u32>,
     hasher: foldhash::fast::FixedState,
     /// Set when verbatim lines may skip the table.
@@ -43,7 +45,8 @@ pub struct LineWindow<'a> {
 struct Verbatim<'a> {
     indicators: &'a [Indicator],
     index: &'a ValueIndex,
-    /// Bit `p` set once the value of indicator `p` was written verbatim.
+    /// Bit `p` set once a line equal to the value of indicator `p` was written, verbatim or
+    /// rewritten.
     written: Vec<u64>,
 }
 
@@ -96,25 +99,13 @@ impl<'a> LineWindow<'a> {
         if self.is_full() {
             return;
         }
-        let Some(verbatim) = &self.verbatim else {
-            self.push(line);
-            return;
-        };
-        // Only rewritten lines live in the table; an empty table means no repeat is possible.
-        if !self.seen.is_empty() && self.find(line).is_some() {
-            return;
-        }
-        let (word, bit) = (position as usize / 64, position % 64);
-        if let Some(w) = verbatim.written.get(word).copied() {
-            if let Some(start) = self.append(line) {
-                if let Some(v) = &mut self.verbatim {
-                    v.written[word] = w | (1 << bit);
-                }
-                self.remember_address_like(line, start);
+        match &self.verbatim {
+            Some(v) if (position as usize) < v.indicators.len() => {
+                debug_assert_eq!(v.indicators[position as usize].value(), line);
+                self.push_stored(line, position);
             }
-        } else {
-            // A position outside the dataset: treat it as a rewritten line.
-            self.push(line);
+            // No value index, or a position outside the dataset: an ordinary line.
+            _ => self.push(line),
         }
     }
 
@@ -123,20 +114,39 @@ impl<'a> LineWindow<'a> {
         if self.is_full() {
             return;
         }
-        let hash = self.hasher.hash_one(line.as_bytes());
-        if self.find_hashed(line, hash).is_some() {
-            return;
-        }
         if let Some(v) = &self.verbatim
             && let Some(p) = v.index.position(v.indicators, line)
-            && v.written[p as usize / 64] & (1 << (p % 64)) != 0
         {
+            self.push_stored(line, p);
+            return;
+        }
+        let hash = self.hasher.hash_one(line.as_bytes());
+        if self.find_hashed(line, hash).is_some() {
             return;
         }
         if let Some(start) = self.append(line) {
             let (buf, hasher) = (&self.buf, &self.hasher);
             self.seen
                 .insert_unique(hash, start, |&s| hasher.hash_one(line_at(buf, s as usize)));
+            self.remember_address_like(line, start);
+        }
+    }
+
+    /// Adds `line`, the value of the indicator at `position` (in range), unless a line equal
+    /// to that value was written before.
+    fn push_stored(&mut self, line: &str, position: u32) {
+        let (word, bit) = (position as usize / 64, 1u64 << (position % 64));
+        let Some(v) = &mut self.verbatim else {
+            return;
+        };
+        let Some(w) = v.written.get_mut(word) else {
+            return;
+        };
+        if *w & bit != 0 {
+            return;
+        }
+        *w |= bit;
+        if let Some(start) = self.append(line) {
             self.remember_address_like(line, start);
         }
     }
@@ -183,10 +193,6 @@ impl<'a> LineWindow<'a> {
                 hasher.hash_one(line_at(buf, s as usize))
             });
         }
-    }
-
-    fn find(&self, line: &str) -> Option<u32> {
-        self.find_hashed(line, self.hasher.hash_one(line.as_bytes()))
     }
 
     fn find_hashed(&self, line: &str, hash: u64) -> Option<u32> {
@@ -254,6 +260,7 @@ mod tests {
     use super::*;
     use crate::indicator::IndicatorType;
     use crate::instant::Instant;
+    use proptest::prelude::*;
 
     fn run(offset: u64, limit: u64, lines: &[&str]) -> (String, u64) {
         let mut w = LineWindow::new(offset, limit, 0, None);
@@ -314,6 +321,108 @@ mod tests {
             "a.com\nb.com\nhttps://b.com\nc.com\nd.com"
         );
         assert_eq!(n, 5);
+    }
+
+    /// One step of a line sequence: a verbatim line (the value at a position), an ordinary
+    /// line (text), or a collapsed line (text).
+    #[derive(Debug, Clone)]
+    enum Step {
+        Verbatim(usize),
+        Line(&'static str),
+        Collapsed(&'static str),
+    }
+
+    /// Stored values, and texts that are or are not among them, address-like or not.
+    const STORED: [&str; 6] = ["a.com", "10.0.0.1", "b.org/x", "fe.de", "", "1::2"];
+    const TEXTS: [&str; 9] = [
+        "a.com", "10.0.0.1", "fe.de", "c.net", "10.0.0.2", "", "a.co", "1::2", "d.com/y",
+    ];
+    /// Distinct address-like lines, as collapsing emits them.
+    const COLLAPSED: [&str; 4] = ["10.0.0.1", "10.0.0.2", "fe.de", "10.0.0.0/31"];
+
+    fn steps() -> impl Strategy<Value = Vec<Step>> {
+        let ordinary = prop_oneof![
+            (0..STORED.len()).prop_map(Step::Verbatim),
+            prop::sample::select(TEXTS.to_vec()).prop_map(Step::Line),
+        ];
+        (
+            prop::collection::vec(ordinary, 0..24),
+            prop::sample::subsequence(COLLAPSED.to_vec(), 0..=COLLAPSED.len()),
+        )
+            .prop_map(|(mut steps, collapsed)| {
+                steps.extend(collapsed.into_iter().map(Step::Collapsed));
+                steps
+            })
+    }
+
+    /// What every writer must produce: the distinct lines in first-seen order, windowed.
+    fn model(offset: u64, limit: u64, steps: &[Step]) -> (String, u64) {
+        let mut seen = std::collections::HashSet::new();
+        let mut lines = Vec::new();
+        for step in steps {
+            let line = match *step {
+                Step::Verbatim(p) => STORED[p],
+                Step::Line(l) | Step::Collapsed(l) => l,
+            };
+            if seen.insert(line) {
+                lines.push(line);
+            }
+        }
+        let window: Vec<&str> = lines
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .collect();
+        (window.join("\n"), window.len() as u64)
+    }
+
+    fn write(w: &mut LineWindow<'_>, steps: &[Step]) {
+        for step in steps {
+            match *step {
+                Step::Verbatim(p) => w.push_verbatim(STORED[p], p as u32),
+                Step::Line(l) => w.push(l),
+                Step::Collapsed(l) => w.push_collapsed(l),
+            }
+        }
+    }
+
+    proptest! {
+        /// The bitmap path (distinct stored values), the general table (no dataset, and a
+        /// dataset with a repeated value, which has no value index) and the model agree, with
+        /// and without the collapsed tail.
+        #[test]
+        fn every_dedup_path_matches_the_model(
+            steps in steps(),
+            offset in 0u64..6,
+            limit in prop_oneof![0u64..6, Just(u64::MAX)],
+            tail in any::<bool>(),
+        ) {
+            let expected = model(offset, limit, &steps);
+            let distinct = dataset(&STORED);
+            let mut repeated_values = STORED.to_vec();
+            repeated_values.push(STORED[0]);
+            let repeated = dataset(&repeated_values);
+            prop_assert!(distinct.value_index().is_some());
+            prop_assert!(repeated.value_index().is_none());
+            for d in [Some(&distinct), Some(&repeated), None] {
+                let mut w = LineWindow::with_collapsed(offset, limit, 0, d, tail);
+                write(&mut w, &steps);
+                let (body, n) = w.finish().expect("small body");
+                let got = (String::from_utf8(body).expect("utf8"), n);
+                prop_assert_eq!(&got, &expected, "dataset {:?}", d.map(|d| d.indicators().len()));
+            }
+        }
+    }
+
+    fn dataset(values: &[&str]) -> Dataset {
+        Dataset::new(
+            values
+                .iter()
+                .map(|v| Indicator::new(*v, IndicatorType::Domain))
+                .collect::<Vec<_>>(),
+            1,
+            Instant::from_unix_millis(0),
+        )
     }
 
     #[test]

@@ -181,12 +181,28 @@ mod tests {
             "*.com",
             "b.org/x",
             "hxxp://b.org/x",
+            // Values that other values turn into once rewritten, or that rewrite to the same
+            // line as another value.
+            "b.org:8080/x",
+            "//a.com",
+            "*.*.a.com",
+            "a.com:80:90",
+            "1.1.1.1:80",
+            "http://1.1.1.0/31",
+            "10.0.0.0",
+            "10.0.0.1",
+            "10.0.0.0/31",
+            "::1",
+            "http://[::1]:80",
+            "[::1]",
         ]);
         let kind = prop::sample::select(vec![
             IndicatorType::Url,
             IndicatorType::Domain,
+            IndicatorType::DomainGlob,
             IndicatorType::Ip,
             IndicatorType::Cidr,
+            IndicatorType::Ipv6,
         ]);
         (value, kind).prop_map(|(v, k)| (v.to_owned(), k))
     }
@@ -194,8 +210,20 @@ mod tests {
     proptest! {
         #[test]
         fn fast_dedup_matches_the_general_table(
-            mut values in prop::collection::vec(value_strategy(), 0..12),
-            query in prop::sample::select(vec!["", "tr=1", "tr=2", "s=1&n=3", "di&nt", "pr=0"]),
+            mut values in prop::collection::vec(value_strategy(), 0..16),
+            query in prop::sample::select(vec![
+                "",
+                "tr=1",
+                "tr=2",
+                "s=1&n=3",
+                "di&nt",
+                "pr=0",
+                "sp=0",
+                "pr=0&sp=0",
+                "tr=2&s=2&n=4",
+                "tr=1&mc=31",
+                "mc=32&di",
+            ]),
         ) {
             // Stores hold distinct values; keep the first of each.
             let mut seen = std::collections::HashSet::new();
