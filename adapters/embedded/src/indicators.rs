@@ -77,8 +77,14 @@ impl IndicatorStore for EmbeddedStore {
         .await
     }
 
+    /// Every export poll asks: answered on the calling thread while no connection has
+    /// committed since the last read (see the crate doc), else read on the blocking pool.
     async fn version(&self) -> StoreResult<DataVersion> {
-        self.read(|conn| read_version(conn)).await
+        if let Some(version) = self.inner.unchanged_version() {
+            return Ok(version);
+        }
+        let inner = std::sync::Arc::clone(&self.inner);
+        crate::run_blocking(move || inner.read_version()).await
     }
 
     async fn load(&self) -> StoreResult<Dataset> {

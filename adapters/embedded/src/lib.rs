@@ -34,6 +34,14 @@
 //! pool of read connections that WAL lets run alongside the writer. Several processes may open
 //! one store; each waits up to a busy timeout for the write lock, then fails `Unavailable`.
 //!
+//! The one exception is the version check every export poll makes: a read connection is held
+//! for `PRAGMA data_version`, which SQLite changes whenever another connection of any process
+//! commits. While it is unchanged the version last read is still the stored one, and the check
+//! (a shared-memory read and a lock call, microseconds, never waiting: its busy timeout is
+//! zero) runs on the calling thread. Only when it changed — or the check would have to wait —
+//! is the version row read, on the blocking pool. A commit that returned before a poll started
+//! is therefore always seen by that poll.
+//!
 //! # Errors
 //!
 //! A locked database (past the busy timeout), I/O errors and a full disk are
@@ -51,10 +59,13 @@ mod schema;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use feedgate::Dataset;
 use feedgate::store::{DataVersion, StoreError, StoreResult};
 use rusqlite::Connection;
+
+use crate::error::SqlResultExt;
 
 pub use schema::SCHEMA_VERSION;
 
@@ -79,6 +90,18 @@ struct Inner {
     /// any process), so a load that finds the same version can hand this out without reading
     /// a row.
     loaded: Mutex<Option<(DataVersion, Dataset)>>,
+    /// The version probe (see the crate doc).
+    probe: Mutex<Probe>,
+}
+
+/// A read connection kept for `PRAGMA data_version`, with the version it last read.
+#[derive(Debug)]
+struct Probe {
+    /// Busy timeout zero: a check that would wait fails instead, and the caller takes the
+    /// blocking path.
+    conn: Connection,
+    /// `(data_version, version)`, the version read after that `data_version`.
+    seen: Option<(i64, DataVersion)>,
 }
 
 impl EmbeddedStore {
@@ -97,12 +120,18 @@ impl EmbeddedStore {
         let mut writer = schema::connect(&file)?;
         schema::tune_writer(&writer)?;
         schema::migrate(&mut writer)?;
+        let probe = schema::connect(&file)?;
+        probe.busy_timeout(Duration::ZERO).store()?;
         Ok(Self {
             inner: Arc::new(Inner {
                 file,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
                 loaded: Mutex::new(None),
+                probe: Mutex::new(Probe {
+                    conn: probe,
+                    seen: None,
+                }),
             }),
         })
     }
@@ -146,6 +175,35 @@ impl EmbeddedStore {
 }
 
 impl Inner {
+    /// The version last read, if no connection has committed since: one `PRAGMA
+    /// data_version` on the probe connection, on the calling thread. `None` means "read it".
+    fn unchanged_version(&self) -> Option<DataVersion> {
+        let probe = self.probe.lock().unwrap_or_else(PoisonError::into_inner);
+        let (seen, version) = probe.seen?;
+        let now = data_version(&probe.conn).ok()?;
+        (now == seen).then_some(version)
+    }
+
+    /// Reads the version row (blocking): on the probe connection, remembering it with the
+    /// `data_version` taken before it; through a pooled reader, which may wait for locks,
+    /// when the probe would have to wait.
+    fn read_version(&self) -> StoreResult<DataVersion> {
+        let mut probe = self.probe.lock().unwrap_or_else(PoisonError::into_inner);
+        let probed = data_version(&probe.conn)
+            .store()
+            .and_then(|seen| Ok((seen, indicators::read_version(&probe.conn)?)));
+        if let Ok((seen, version)) = probed {
+            probe.seen = Some((seen, version));
+            return Ok(version);
+        }
+        probe.seen = None;
+        drop(probe);
+        let conn = self.take_reader()?;
+        let result = indicators::read_version(&conn);
+        self.give_back(conn);
+        result
+    }
+
     fn take_reader(&self) -> StoreResult<Connection> {
         let idle = self
             .readers
@@ -169,6 +227,12 @@ impl Inner {
             idle.push(conn);
         }
     }
+}
+
+/// SQLite's count of commits by other connections, as seen by `conn`.
+fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("PRAGMA data_version")?
+        .query_row([], |row| row.get(0))
 }
 
 /// Moves blocking SQLite work off the async threads.
