@@ -10,6 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use feedgate::auth::basic::parse_basic;
+use feedgate::auth::decide::{Effective, InstanceAuth};
+use feedgate::auth::headers;
+use feedgate::auth::token::presented_token;
 use feedgate::http::serve::{Deployment, Instance, KindParams};
 use feedgate::http::webhook::check_body_size;
 use feedgate::http::{ApiError, Request, Response};
@@ -411,7 +415,10 @@ async fn answer<S: Store>(
 
 /// Authentication may run the deliberately slow password hash (tens of milliseconds of CPU)
 /// when the verified-credential cache misses; on the multi-threaded runtime that work is moved
-/// off the async worker so other connections keep being served meanwhile.
+/// off the async worker so other connections keep being served meanwhile. Requests that
+/// cannot hash — open instances, API keys, no or malformed credentials, and credentials the
+/// cache holds (a poller's every request but the first each minute) — stay on the worker:
+/// moving a request off it costs thread hand-offs that halve the throughput of cached polls.
 async fn admit<S: Store>(
     deployment: &Deployment<S>,
     instance: &Instance,
@@ -419,13 +426,55 @@ async fn admit<S: Store>(
     now: Instant,
 ) -> Result<feedgate::auth::Principal, ApiError> {
     let handle = tokio::runtime::Handle::current();
-    // Open instances never hash anything: keep them on the fast path.
-    let may_hash = instance.credential.is_some() || deployment.universal.is_some();
-    if may_hash && handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+    if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+        && may_hash(deployment, instance, request, now)
+    {
         tokio::task::block_in_place(|| handle.block_on(deployment.admit(instance, request, now)))
     } else {
         deployment.admit(instance, request, now).await
     }
+}
+
+/// Whether [`Deployment::admit`] may run the password hash for `request`: the same steps as
+/// the library's check (`feedgate::auth::decide`) up to the cache look-up, with the same
+/// helpers. Only where the check runs depends on this answer, never its outcome.
+fn may_hash<S>(
+    deployment: &Deployment<S>,
+    instance: &Instance,
+    request: &Request,
+    now: Instant,
+) -> bool {
+    let auth = InstanceAuth {
+        mode: deployment.mode,
+        name: &instance.name,
+        kind: instance.params.kind(),
+        credential: instance.credential.as_ref(),
+        universal: deployment.universal.as_ref(),
+    };
+    let effective = auth.effective();
+    if effective == Effective::None || headers::present(&request.headers, headers::XDR_AUTH_ID) {
+        return false;
+    }
+    let presented = match effective {
+        Effective::None => None,
+        Effective::Basic(credential) => headers::single(&request.headers, headers::AUTHORIZATION)
+            .and_then(parse_basic)
+            .map(|p| (credential, p.username, p.password)),
+        Effective::Token { credential, header } => presented_token(header, &request.headers)
+            .map(|t| (credential, credential.username().to_owned(), t.to_owned())),
+    };
+    let Some((credential, username, secret)) = presented else {
+        return false;
+    };
+    deployment.verified.as_ref().is_none_or(|cache| {
+        let key = cache.entry_key(
+            &instance.name,
+            credential.password_hash(),
+            &username,
+            &secret,
+        );
+        !cache.contains(&key, now)
+    })
 }
 
 /// Reads a webhook body: a `Content-Length` over the limit is refused without reading; a
@@ -468,4 +517,98 @@ fn to_hyper(response: Response) -> hyper::Response<Full<Bytes>> {
         *fallback.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
         fallback
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use feedgate::auth::Credential;
+    use feedgate::auth::cache::VerifiedCache;
+    use feedgate::auth::decide::Mode;
+    use feedgate::http::export_cache::ExportCache;
+    use feedgate_store_embedded::EmbeddedStore;
+
+    use super::*;
+
+    fn instance(name: &str, credential: Option<(&str, &str)>) -> Instance {
+        Instance {
+            name: name.into(),
+            params: KindParams::Export(Box::default()),
+            credential: credential
+                .map(|(user, secret)| Credential::from_password(user, secret).expect("hash")),
+        }
+    }
+
+    fn request(headers: &[(&str, &str)]) -> Request {
+        Request {
+            method: "GET".into(),
+            path: "/".into(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..Request::default()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_requests_that_may_hash_leave_the_worker() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let deployment = Deployment {
+            store: EmbeddedStore::open(dir.path()).expect("store"),
+            mode: Mode::Engine,
+            universal: None,
+            master: None,
+            verified: VerifiedCache::new(Duration::from_secs(60)).ok(),
+            exports: ExportCache::new(),
+        };
+        let open = instance("open", None);
+        let basic = instance("basic", Some(("fw", "pw")));
+        let other = instance("other", Some(("fw", "pw")));
+        let token = instance("token", Some(("_header:X-Token", "tok")));
+        let now = Instant::now();
+        let right = request(&[("Authorization", "Basic Znc6cHc=")]);
+        let wrong = request(&[("Authorization", "Basic Znc6cHg=")]);
+        let d = &deployment;
+
+        // Nothing to hash: open instance, no or malformed credentials, API keys.
+        assert!(!may_hash(d, &open, &right, now));
+        assert!(!may_hash(d, &basic, &request(&[]), now));
+        assert!(!may_hash(
+            d,
+            &basic,
+            &request(&[("Authorization", "Basic !")]),
+            now
+        ));
+        let twice = request(&[
+            ("Authorization", "Basic Znc6cHc="),
+            ("authorization", "Basic Znc6cHc="),
+        ]);
+        assert!(!may_hash(d, &basic, &twice, now));
+        let key = request(&[("x-xdr-auth-id", "1"), ("Authorization", "Basic Znc6cHc=")]);
+        assert!(!may_hash(d, &basic, &key, now));
+
+        // A pair not yet verified hashes; once admitted it is a cache hit, on that instance.
+        assert!(may_hash(d, &basic, &right, now));
+        admit(d, &basic, &right, now).await.expect("admitted");
+        assert!(!may_hash(d, &basic, &right, now));
+        assert!(may_hash(d, &other, &right, now));
+        // Failures are never cached: a wrong pair always hashes.
+        for _ in 0..2 {
+            assert!(may_hash(d, &basic, &wrong, now));
+            assert!(admit(d, &basic, &wrong, now).await.is_err());
+        }
+        // After the cache's lifetime the pair hashes again.
+        let later = now.add_nanos(61_000_000_000);
+        assert!(may_hash(d, &basic, &right, later));
+
+        // Header tokens likewise.
+        let tok = request(&[("X-Token", "tok")]);
+        assert!(!may_hash(d, &token, &request(&[]), now));
+        assert!(may_hash(d, &token, &tok, now));
+        admit(d, &token, &tok, now).await.expect("admitted");
+        assert!(!may_hash(d, &token, &tok, now));
+        assert!(admit(d, &token, &tok, now).await.is_ok());
+    }
 }
