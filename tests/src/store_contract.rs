@@ -23,7 +23,8 @@ use bytes::Bytes;
 use feedgate::auth::Credential;
 use feedgate::instant::Instant;
 use feedgate::store::{
-    ApiKeyRecord, InstanceKind, InstanceRecord, KeyType, Role, Store, StoreError, StoredIncident,
+    ApiKeyRecord, InstanceKind, InstanceRecord, KeyType, Role, SAMPLE_LIMIT, Store, StoreError,
+    StoredIncident,
 };
 use feedgate::{Indicator, IndicatorType};
 use serde_json::{Map, Value, json};
@@ -44,6 +45,10 @@ pub async fn run_all<S: Store + 'static>(store: Arc<S>) {
     duplicate_dedup_ids_are_skipped_within_and_across_calls(s, &tag).await;
     dedup_ids_are_per_instance(s, &tag).await;
     concurrent_creates_with_one_dedup_id_create_exactly_one(Arc::clone(&store), &tag).await;
+    samples_keep_the_newest_in_order(s, &tag).await;
+    big_samples_round_trip_and_are_trimmed(s, &tag).await;
+    sample_buffers_are_per_instance(s, &tag).await;
+    concurrent_sample_appends_lose_nothing_beyond_the_cap(Arc::clone(&store), &tag).await;
     nonces_are_recorded_once_until_they_expire(s, &tag).await;
     concurrent_nonce_records_accept_exactly_one(Arc::clone(&store), &tag).await;
     key_ids_are_allocated_increasing_and_never_reused(s).await;
@@ -454,6 +459,232 @@ pub async fn concurrent_creates_with_one_dedup_id_create_exactly_one<S: Store + 
         store.list_incidents(&instance).await.expect("list").len(),
         1
     );
+}
+
+/// Names of `incidents`, in order.
+fn names(incidents: &[StoredIncident]) -> Vec<String> {
+    incidents.iter().map(|i| i.name.clone()).collect()
+}
+
+/// An instance's sample buffer holds the newest [`SAMPLE_LIMIT`] appended incidents, oldest
+/// first, exactly as appended; a call with more than the limit keeps its newest ones; an empty
+/// call changes nothing.
+pub async fn samples_keep_the_newest_in_order<S: Store>(store: &S, tag: &str) {
+    let instance = format!("samples-{tag}");
+    assert!(store.samples(&instance).await.expect("empty").is_empty());
+    let sample = |n: usize| incident(&instance, &format!("s{n:03}"), None);
+    let first: Vec<StoredIncident> = (0..3).map(sample).collect();
+    store
+        .append_samples(&instance, first.clone())
+        .await
+        .expect("append");
+    assert_eq!(store.samples(&instance).await.expect("read"), first);
+
+    let mut appended = first;
+    for n in 3..SAMPLE_LIMIT + 5 {
+        store
+            .append_samples(&instance, vec![sample(n)])
+            .await
+            .expect("append");
+        appended.push(sample(n));
+    }
+    let newest = appended[appended.len() - SAMPLE_LIMIT..].to_vec();
+    assert_eq!(store.samples(&instance).await.expect("read"), newest);
+
+    store
+        .append_samples(&instance, Vec::new())
+        .await
+        .expect("empty append");
+    assert_eq!(store.samples(&instance).await.expect("read"), newest);
+
+    let long: Vec<StoredIncident> = (100..100 + SAMPLE_LIMIT + 3).map(sample).collect();
+    store
+        .append_samples(&instance, long.clone())
+        .await
+        .expect("long append");
+    assert_eq!(
+        store.samples(&instance).await.expect("read"),
+        long[3..].to_vec()
+    );
+}
+
+/// A sample far bigger than a DynamoDB item (and hardly compressible) comes back whole, and
+/// is trimmed like any other.
+pub async fn big_samples_round_trip_and_are_trimmed<S: Store>(store: &S, tag: &str) {
+    let instance = format!("samples-big-{tag}");
+    let mut big = incident(&instance, "big", None);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let noise: String = (0..900_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b"0123456789abcdef"[(x % 16) as usize])
+        })
+        .collect();
+    big.raw_json.insert("noise".into(), json!(noise));
+    let small = incident(&instance, "small", None);
+    store
+        .append_samples(&instance, vec![small.clone(), big.clone()])
+        .await
+        .expect("append big");
+    assert_eq!(
+        store.samples(&instance).await.expect("read"),
+        [small, big.clone()]
+    );
+    let later: Vec<StoredIncident> = (0..SAMPLE_LIMIT)
+        .map(|n| incident(&instance, &format!("later{n:02}"), None))
+        .collect();
+    for chunk in later.chunks(7) {
+        store
+            .append_samples(&instance, chunk.to_vec())
+            .await
+            .expect("append");
+    }
+    assert_eq!(store.samples(&instance).await.expect("read"), later);
+}
+
+/// Each instance has its own buffer: appends to one never show in, or trim, another.
+pub async fn sample_buffers_are_per_instance<S: Store>(store: &S, tag: &str) {
+    let (a, b) = (format!("samples-{tag}-a"), format!("samples-{tag}-b"));
+    let one = |instance: &str, name: &str| vec![incident(instance, name, None)];
+    store.append_samples(&a, one(&a, "a1")).await.expect("a1");
+    store.append_samples(&b, one(&b, "b1")).await.expect("b1");
+    store.append_samples(&a, one(&a, "a2")).await.expect("a2");
+    assert_eq!(names(&store.samples(&a).await.expect("a")), ["a1", "a2"]);
+    assert_eq!(names(&store.samples(&b).await.expect("b")), ["b1"]);
+    for n in 0..SAMPLE_LIMIT {
+        store
+            .append_samples(&a, one(&a, &format!("a-more{n}")))
+            .await
+            .expect("more");
+    }
+    assert_eq!(names(&store.samples(&b).await.expect("b")), ["b1"]);
+    assert!(
+        store
+            .samples(&format!("samples-{tag}-none"))
+            .await
+            .expect("none")
+            .is_empty()
+    );
+    // Samples are not incidents: the incident list of the instance is untouched.
+    assert!(store.list_incidents(&a).await.expect("list").is_empty());
+}
+
+/// One append as a task saw it: what it appended and when the call ran.
+struct TimedAppend {
+    task: usize,
+    name: String,
+    start: std::time::Instant,
+    end: std::time::Instant,
+}
+
+/// `tasks` tasks each append `per_task` single samples one after another, all at once.
+async fn append_concurrently<S: Store + 'static>(
+    store: &Arc<S>,
+    instance: &str,
+    tasks: usize,
+    per_task: usize,
+) -> Vec<TimedAppend> {
+    let handles: Vec<_> = (0..tasks)
+        .map(|task| {
+            let store = Arc::clone(store);
+            let instance = instance.to_owned();
+            tokio::spawn(async move {
+                let mut done = Vec::new();
+                for n in 0..per_task {
+                    let name = format!("t{task:02}-{n}");
+                    let start = std::time::Instant::now();
+                    store
+                        .append_samples(&instance, vec![incident(&instance, &name, None)])
+                        .await
+                        .expect("append");
+                    let end = std::time::Instant::now();
+                    done.push(TimedAppend {
+                        task,
+                        name,
+                        start,
+                        end,
+                    });
+                }
+                done
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for handle in handles {
+        all.extend(handle.await.expect("task"));
+    }
+    all
+}
+
+/// Concurrent appends (tasks sharing one store, as one process's requests do) lose nothing
+/// but what the cap drops: as many as the cap all stay; beyond it exactly the newest
+/// [`SAMPLE_LIMIT`] stay, each once, every task's in its order, and nothing kept is older
+/// than something dropped (in real time: no dropped append started after a kept one ended).
+pub async fn concurrent_sample_appends_lose_nothing_beyond_the_cap<S: Store + 'static>(
+    store: Arc<S>,
+    tag: &str,
+) {
+    assert_eq!(
+        SAMPLE_LIMIT % 5,
+        0,
+        "the first round fills the buffer exactly"
+    );
+    let full = format!("samples-race-{tag}-full");
+    let appended = append_concurrently(&store, &full, 5, SAMPLE_LIMIT / 5).await;
+    let kept = names(&store.samples(&full).await.expect("read"));
+    let mut expected: Vec<String> = appended.iter().map(|a| a.name.clone()).collect();
+    let mut sorted = kept.clone();
+    sorted.sort();
+    expected.sort();
+    assert_eq!(sorted, expected, "appends up to the cap are all kept");
+
+    let over = format!("samples-race-{tag}-over");
+    let (tasks, per_task) = (10, 3);
+    assert!(tasks * per_task > SAMPLE_LIMIT);
+    let appended = append_concurrently(&store, &over, tasks, per_task).await;
+    let kept = names(&store.samples(&over).await.expect("read"));
+    assert_eq!(kept.len(), SAMPLE_LIMIT, "{kept:?}");
+    assert_eq!(
+        kept.iter().collect::<HashSet<_>>().len(),
+        SAMPLE_LIMIT,
+        "no duplicates: {kept:?}"
+    );
+    let position = |name: &str| kept.iter().position(|k| k == name);
+    for task in 0..tasks {
+        // A task's appends are sequential: what stays of them is a suffix, in order.
+        let mine: Vec<&TimedAppend> = appended.iter().filter(|a| a.task == task).collect();
+        let positions: Vec<Option<usize>> = mine.iter().map(|a| position(&a.name)).collect();
+        let first_kept = positions
+            .iter()
+            .position(Option::is_some)
+            .unwrap_or(per_task);
+        assert!(
+            positions[first_kept..].iter().all(Option::is_some),
+            "task {task}: a later append was dropped but an earlier kept: {kept:?}"
+        );
+        let kept_positions: Vec<usize> = positions.iter().flatten().copied().collect();
+        assert!(
+            kept_positions.windows(2).all(|w| w[0] < w[1]),
+            "task {task} out of order: {kept:?}"
+        );
+    }
+    for k in appended.iter().filter(|a| position(&a.name).is_some()) {
+        for d in appended.iter().filter(|a| position(&a.name).is_none()) {
+            assert!(
+                d.start <= k.end,
+                "{} was dropped though it started after {} (kept) ended",
+                d.name,
+                k.name
+            );
+        }
+        for later in appended.iter().filter(|a| a.start > k.end) {
+            if let (Some(pk), Some(pl)) = (position(&k.name), position(&later.name)) {
+                assert!(pk < pl, "{} listed after {}", k.name, later.name);
+            }
+        }
+    }
 }
 
 /// A nonce is accepted once per key while its record lives (up to and including

@@ -11,14 +11,16 @@ use crate::error::{SqlResultExt, corrupt};
 
 /// The schema version this build writes. Older databases are migrated on open; newer ones
 /// are refused, since this build cannot know what a newer writer stores.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How long a call waits for another connection or process to release the write lock before
 /// the call fails as `Unavailable`. An import batch commits in well under this.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Each migration takes the schema from its index to the next version.
-const MIGRATIONS: [&str; 1] = [r"
+/// Each migration takes the schema from its index to the next version: `MIGRATIONS[0]` creates
+/// version 1, `MIGRATIONS[1]` takes 1 to 2, and so on. Never edit a released one; append.
+const MIGRATIONS: [&str; 2] = [
+    r"
 CREATE TABLE meta (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -65,7 +67,19 @@ CREATE TABLE instances (
     name TEXT PRIMARY KEY,
     body BLOB NOT NULL
 ) WITHOUT ROWID;
-"];
+",
+    // 2: webhook sample buffers (integrations.md §5.6). seq is the rowid, so append order; an
+    // append trims its instance to the newest SAMPLE_LIMIT rows in the same transaction, and
+    // never deletes the newest row, so seq keeps growing.
+    r"
+CREATE TABLE samples (
+    seq      INTEGER PRIMARY KEY,
+    instance TEXT NOT NULL,
+    body     BLOB NOT NULL
+);
+CREATE INDEX samples_by_instance ON samples (instance, seq);
+",
+];
 
 /// `meta` row names.
 pub(crate) const DATA_VERSION: &str = "data_version";
@@ -112,6 +126,11 @@ pub(crate) fn tune_writer(conn: &Connection) -> StoreResult<()> {
 /// Brings the schema to [`SCHEMA_VERSION`]. Runs in one write transaction, so two processes
 /// opening a new store at once do not both create it.
 pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    migrate_to(conn, SCHEMA_VERSION)
+}
+
+/// Brings the schema to `target` (tests build older stores with it).
+fn migrate_to(conn: &mut Connection, target: i64) -> StoreResult<()> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .store()?;
@@ -125,7 +144,8 @@ pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
         ));
     }
     let start = usize::try_from(found).map_err(|_| corrupt("schema", "negative version"))?;
-    for (from, sql) in MIGRATIONS.iter().enumerate().skip(start) {
+    let end = usize::try_from(target).map_err(|_| corrupt("schema", "negative version"))?;
+    for (from, sql) in MIGRATIONS.iter().enumerate().take(end).skip(start) {
         tx.execute_batch(sql).store()?;
         if from == 0 {
             let now = now_nanos();
@@ -136,9 +156,8 @@ pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
             .store()?;
         }
     }
-    if found < SCHEMA_VERSION {
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .store()?;
+    if found < target {
+        tx.pragma_update(None, "user_version", target).store()?;
     }
     tx.commit().store()
 }
@@ -146,4 +165,78 @@ pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
 /// Now as nanoseconds since the epoch, as stored in `meta`.
 pub(crate) fn now_nanos() -> i64 {
     i64::try_from(Instant::now().unix_nanos()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use feedgate::store::{IncidentStore, SAMPLE_LIMIT, StoredIncident};
+
+    use super::*;
+    use crate::{DB_FILE, EmbeddedStore};
+
+    fn incident(name: &str) -> StoredIncident {
+        StoredIncident {
+            id: name.to_owned(),
+            instance: "hook".into(),
+            name: name.to_owned(),
+            kind: None,
+            occurred: None,
+            created: "2026-01-31T10:00:00.000Z".into(),
+            raw_json: serde_json::Map::new(),
+            dedup_id: Some(format!("id:{name}")),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_version_1_store_migrates_to_the_sample_table_keeping_its_data() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join(DB_FILE);
+        {
+            // A store as the build before sample buffers left it, with one incident.
+            let mut conn = connect(&file).expect("connect");
+            migrate_to(&mut conn, 1).expect("version 1");
+            let body = serde_json::to_vec(&incident("old")).expect("json");
+            conn.execute(
+                "INSERT INTO incidents (instance, dedup_id, body) VALUES ('hook', 'id:old', ?1)",
+                [body],
+            )
+            .expect("incident");
+            let tables: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'samples'",
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("tables");
+            assert_eq!(tables, 0);
+        }
+        let store = EmbeddedStore::open(dir.path()).expect("open migrates");
+        let conn = connect(&file).expect("connect");
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(
+            store.list_incidents("hook").await.expect("list"),
+            [incident("old")]
+        );
+        // The old dedup marker still holds.
+        let again = store
+            .create_incidents(vec![incident("old"), incident("new")])
+            .await
+            .expect("create");
+        assert_eq!(again, [false, true]);
+        let samples: Vec<StoredIncident> = (0..SAMPLE_LIMIT + 1)
+            .map(|n| incident(&format!("s{n}")))
+            .collect();
+        store
+            .append_samples("hook", samples.clone())
+            .await
+            .expect("append");
+        assert_eq!(store.samples("hook").await.expect("read"), samples[1..]);
+        drop(store);
+        // Opening a current store again changes nothing.
+        let store = EmbeddedStore::open(dir.path()).expect("reopen");
+        assert_eq!(store.samples("hook").await.expect("read"), samples[1..]);
+    }
 }

@@ -111,8 +111,11 @@ pub struct StoredIncident {
     pub dedup_id: Option<String>,
 }
 
+/// How many samples an instance's buffer keeps: the newest ones (integrations.md §5.6).
+pub const SAMPLE_LIMIT: usize = 20;
+
 /// Incidents, with de-duplication enforced by the store (a conditional write, never a capped
-/// list).
+/// list), and each webhook instance's sample buffer.
 pub trait IncidentStore: Send + Sync {
     /// Stores incidents in order. An incident whose `dedup_id` was already stored for its
     /// instance is skipped. Returns, per incident, whether it was created. `Ok` only once every
@@ -123,6 +126,21 @@ pub trait IncidentStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<Vec<bool>>> + Send;
     /// An instance's incidents in creation order.
     fn list_incidents(
+        &self,
+        instance: &str,
+    ) -> impl Future<Output = StoreResult<Vec<StoredIncident>>> + Send;
+    /// Appends `samples` (in order) to `instance`'s sample buffer and drops all but the newest
+    /// [`SAMPLE_LIMIT`]. Appends are atomic with respect to each other: concurrent calls (from
+    /// any process) lose nothing but what the cap drops, and one call's samples stay together
+    /// in order. An empty `samples` does nothing.
+    fn append_samples(
+        &self,
+        instance: &str,
+        samples: Vec<StoredIncident>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// `instance`'s sample buffer, oldest first (newest last, as `list_incidents`): at most
+    /// [`SAMPLE_LIMIT`] incidents, exactly as appended.
+    fn samples(
         &self,
         instance: &str,
     ) -> impl Future<Output = StoreResult<Vec<StoredIncident>>> + Send;
