@@ -1,0 +1,182 @@
+//! `feedgate incidents list` / `samples` against a live engine: a webhook instance with
+//! `store_samples` keeps its newest incidents for the CLI to show; one without keeps none.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+
+use feedgate::store::SAMPLE_LIMIT;
+use feedgate_tests::http_client::send;
+use serde_json::Value;
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Two consecutive free ports.
+fn free_base_port() -> u16 {
+    for _ in 0..50 {
+        let probe = TcpListener::bind("127.0.0.1:0").expect("bind probe");
+        let base = probe.local_addr().expect("addr").port();
+        drop(probe);
+        if base < 65_000 && (0..2).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no two consecutive free ports");
+}
+
+fn feedgate(config: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_feedgate"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("feedgate runs")
+}
+
+fn json_names(out: &std::process::Output) -> Vec<String> {
+    assert!(out.status.success(), "{out:?}");
+    let parsed: Vec<Value> = serde_json::from_slice(&out.stdout).expect("one JSON array");
+    parsed
+        .iter()
+        .map(|i| i["name"].as_str().expect("name").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn samples_show_the_newest_incidents_of_instances_that_store_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = free_base_port();
+    let config = dir.path().join("feedgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[store]
+path = "{}"
+
+[[instance]]
+name = "hook"
+kind = "webhook"
+port = {base}
+[instance.params]
+store_samples = true
+
+[[instance]]
+name = "quiet"
+kind = "webhook"
+port = {quiet}
+"#,
+            dir.path().join("data").display(),
+            quiet = base + 1
+        ),
+    )
+    .expect("config written");
+    let config = config.to_str().expect("utf8 path");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedgate"))
+        .args(["--config", config, "serve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let _engine = Running(child);
+    let mut out = BufReader::new(stdout).lines();
+    for _ in 0..2 {
+        out.next().expect("a line per instance").expect("utf8");
+    }
+
+    let hook: SocketAddr = format!("127.0.0.1:{base}").parse().expect("addr");
+    let quiet: SocketAddr = format!("127.0.0.1:{}", base + 1).parse().expect("addr");
+    let names: Vec<String> = (0..SAMPLE_LIMIT + 5).map(|n| format!("e{n:02}")).collect();
+    // One request of three, then the rest one by one.
+    let (first, rest) = names.split_at(3);
+    let array: Vec<Value> = first
+        .iter()
+        .map(|n| serde_json::json!({"name": n}))
+        .collect();
+    let body = serde_json::to_vec(&array).expect("body");
+    let posted = send(hook, "POST", "/", &[], Some(&body))
+        .await
+        .expect("post");
+    assert_eq!(posted.status, 200);
+    for name in rest {
+        let body = format!(r#"{{"name":"{name}"}}"#);
+        let posted = send(hook, "POST", "/", &[], Some(body.as_bytes()))
+            .await
+            .expect("post");
+        assert_eq!(posted.status, 200);
+    }
+    let posted = send(quiet, "POST", "/", &[], Some(br#"{"name":"q"}"#.as_slice()))
+        .await
+        .expect("post");
+    assert_eq!(posted.status, 200);
+
+    let listed = json_names(&feedgate(
+        config,
+        &["incidents", "list", "--instance", "hook", "--json"],
+    ));
+    assert_eq!(listed, names, "every incident is listed, samples or not");
+    let samples = feedgate(
+        config,
+        &["incidents", "samples", "--instance", "hook", "--json"],
+    );
+    assert_eq!(
+        json_names(&samples),
+        names[names.len() - SAMPLE_LIMIT..],
+        "the newest, oldest first"
+    );
+    // The stored form (integrations.md §5.9), captured headers included.
+    let parsed: Vec<Value> = serde_json::from_slice(&samples.stdout).expect("json");
+    let keys: Vec<&str> = parsed[0]
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "id", "instance", "name", "type", "occurred", "created", "rawJson", "dedup_id"
+        ]
+    );
+    assert_eq!(parsed[0]["instance"], "hook");
+    assert!(parsed[0]["rawJson"]["headers"].is_object());
+
+    let text = feedgate(config, &["incidents", "samples", "--instance", "hook"]);
+    assert!(text.status.success(), "{text:?}");
+    let lines: Vec<String> = String::from_utf8(text.stdout.clone())
+        .expect("utf8")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(lines.len(), SAMPLE_LIMIT);
+    assert!(lines[SAMPLE_LIMIT - 1].ends_with(&format!("  {}", names[names.len() - 1])));
+    assert!(
+        String::from_utf8_lossy(&text.stderr).contains(&format!("{SAMPLE_LIMIT} sample(s)")),
+        "{text:?}"
+    );
+
+    // Without store_samples: incidents, but no samples.
+    assert_eq!(
+        json_names(&feedgate(
+            config,
+            &["incidents", "list", "--instance", "quiet", "--json"]
+        )),
+        ["q"]
+    );
+    assert!(
+        json_names(&feedgate(
+            config,
+            &["incidents", "samples", "--instance", "quiet", "--json"]
+        ))
+        .is_empty()
+    );
+}
