@@ -20,6 +20,8 @@
 //! | incident | `inc#<instance>` | `<ms:13>.<seq:6>.<random:16>` | `json` S (≤ 350 KB), or `parts` N |
 //! | incident part | `inc#<instance>` | `<incident sk>#p<nnn>` | `data` B: 280 KB of the LZ4-compressed JSON |
 //! | dedup marker | `dedup#<instance>#<dedup id>` | `_` | `incident` S |
+//! | sample buffer head | `sample#<instance>` | `_` | `samples` L (refs, oldest first), `version` N |
+//! | sample (and parts) | `sample#<instance>` | as an incident's | as an incident's |
 //! | universal credential | `cred#universal` | `_` | `username` S, `password_hash` S |
 //! | instance credential | `cred#instance#<name>` | `_` | `username` S, `password_hash` S |
 //! | instance | `instance` | `<name>` | `json` S |
@@ -55,6 +57,8 @@
 //!   `attribute_not_exists(pk)`), up to 100 items and 4 MB per transaction; a cancelled
 //!   transaction's reasons say which markers existed, those incidents are dropped and the
 //!   rest written again. Big incidents are split into parts in the same transaction.
+//! - Sample buffers: per-sample items, committed by an atomic `list_append` on the head and
+//!   trimmed to the newest 20 under a version condition (see `incidents.rs`).
 //! - API key ids come from `UpdateItem ADD next :1` on the counter; the record is put with
 //!   `attribute_not_exists(pk)` so an id is never reused (explicit ids included).
 //! - Nonces: one `PutItem` with `attribute_not_exists(pk) OR expires_at < :now`; a failed
