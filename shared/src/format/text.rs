@@ -35,11 +35,22 @@ pub fn render(selection: &Selection<'_>, req: &ExportRequest<'_>) -> Option<Text
         Collapse::On(_) => Some(Buckets::new()),
         Collapse::Off => None,
     };
+    let values = selection.dataset().values();
     for (position, indicator) in selection.iter_positions() {
         if window.is_full() && buckets.is_none() {
             break;
         }
-        line_for(indicator, position, req, &mut window, buckets.as_mut());
+        let stored = values
+            .and_then(|v| v.get(position))
+            .unwrap_or_else(|| indicator.value());
+        line_for(
+            stored,
+            indicator,
+            position,
+            req,
+            &mut window,
+            buckets.as_mut(),
+        );
     }
     if let (Some(buckets), Collapse::On(mode)) = (buckets, req.collapse) {
         buckets.emit(mode, |line| window.push_collapsed(line));
@@ -58,13 +69,13 @@ fn estimated_bytes(selection: &Selection<'_>) -> usize {
 
 /// §7.1 for one indicator: zero, one or two lines, or a network for a bucket.
 fn line_for(
+    stored: &str,
     indicator: &Indicator,
     position: u32,
     req: &ExportRequest<'_>,
     window: &mut LineWindow,
     buckets: Option<&mut Buckets>,
 ) {
-    let stored = indicator.value();
     if stored.is_empty() || (req.enforce_ascii && !stored.is_ascii()) {
         return;
     }
