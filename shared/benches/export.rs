@@ -48,8 +48,9 @@ fn exports(c: &mut Criterion) {
     }
     let query =
         Query::parse(r#"type:IP and sourceBrands:"AWS Feed" and score:>=2"#).expect("query");
+    // As exports select: over the dataset, whose field columns the first run builds.
     group.bench_function("query_three_clauses", |b| {
-        b.iter(|| black_box(query.select(dataset.indicators(), now).len()))
+        b.iter(|| black_box(query.select_in(&dataset, now).len()))
     });
     group.finish();
 }

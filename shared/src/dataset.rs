@@ -1,12 +1,22 @@
 //! An immutable snapshot of the indicator set, as the export renders from it.
 
+use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use hashbrown::HashTable;
 
 use crate::indicator::Indicator;
 use crate::instant::Instant;
+use crate::query::column::FieldColumn;
+
+/// One field's column: how many selections asked for it, and the column, built once by the
+/// first selection that gets to use it.
+#[derive(Debug, Default)]
+struct ColumnSlot {
+    asked: u32,
+    column: Arc<OnceLock<Option<Arc<FieldColumn>>>>,
+}
 
 /// The indicator set in export order, with the version it was read at. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -25,6 +35,8 @@ struct Inner {
     index: OnceLock<Option<ValueIndex>>,
     /// Built on first use by renders that read every value.
     values: OnceLock<Option<Values>>,
+    /// Query field columns by field name.
+    columns: Mutex<HashMap<&'static str, ColumnSlot>>,
     /// Every expiry instant, sorted; built on first use by render caches.
     expirations: OnceLock<Vec<Instant>>,
 }
@@ -42,6 +54,7 @@ impl Dataset {
                 modified,
                 index: OnceLock::new(),
                 values: OnceLock::new(),
+                columns: Mutex::new(HashMap::new()),
                 expirations: OnceLock::new(),
             }),
         }
@@ -91,6 +104,27 @@ impl Dataset {
             .index
             .get_or_init(|| ValueIndex::build(&self.inner.indicators))
             .as_ref()
+    }
+
+    /// The query column of the top-level field `key`, or `None` when the field holds too many
+    /// distinct values or this is the first selection that asks. A column costs a pass over
+    /// every indicator, which pays off from the second selection on the same data; a dataset
+    /// selected from once (a store whose data changes between every two requests) never pays
+    /// for it. Keys are the fixed field names of the query language, so the set of columns
+    /// stays small.
+    pub(crate) fn field_column(&self, key: &'static str) -> Option<Arc<FieldColumn>> {
+        let cell = {
+            let mut columns = self.inner.columns.lock().unwrap_or_else(|p| p.into_inner());
+            let slot = columns.entry(key).or_default();
+            slot.asked = slot.asked.saturating_add(1);
+            if slot.asked < 2 {
+                return None;
+            }
+            Arc::clone(&slot.column)
+        };
+        // Built outside the map's lock: a selection on another field need not wait.
+        cell.get_or_init(|| FieldColumn::build(&self.inner.indicators, key).map(Arc::new))
+            .clone()
     }
 
     /// Every value in one buffer, or `None` when they total 4 GiB or more.
@@ -225,6 +259,35 @@ mod tests {
         assert_eq!(all.get(u32::MAX), None);
         let empty = Dataset::new(Vec::new(), 1, Instant::from_unix_millis(0));
         assert_eq!(empty.values().expect("empty").get(0), None);
+    }
+
+    #[test]
+    fn builds_a_field_column_the_second_time_it_is_asked_for() {
+        let d = Dataset::new(
+            (0..100)
+                .map(|i| {
+                    let mut fields = serde_json::Map::new();
+                    fields.insert("score".into(), (i % 4).into());
+                    fields.insert(
+                        "lastSeen".into(),
+                        format!("2025-01-01T00:00:{i:02}Z").into(),
+                    );
+                    Indicator::with_fields(format!("v{i}"), IndicatorType::Ip, fields, None)
+                })
+                .collect::<Vec<_>>(),
+            1,
+            Instant::from_unix_millis(0),
+        );
+        assert!(d.field_column("score").is_none());
+        let score = d.field_column("score").expect("second ask builds");
+        assert_eq!(score.ids().len(), 100);
+        assert_eq!(score.distinct().len(), 4);
+        let again = d.field_column("score").expect("kept");
+        assert!(Arc::ptr_eq(&score, &again));
+        // Too many distinct values: never a column.
+        assert!(d.field_column("lastSeen").is_none());
+        assert!(d.field_column("lastSeen").is_none());
+        assert!(d.field_column("lastSeen").is_none());
     }
 
     #[test]

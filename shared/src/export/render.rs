@@ -54,7 +54,7 @@ pub fn render(
     dataset: &Dataset,
     now: Instant,
 ) -> Result<Rendered, RenderError> {
-    let positions = req.query.query().select(dataset.indicators(), now);
+    let positions = req.query.query().select_in(dataset, now);
     render_selection(req, &Selection::new(dataset, &positions))
 }
 

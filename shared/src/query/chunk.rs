@@ -3,43 +3,110 @@
 //! (each indicator's fields sit behind several pointers), and running one step for many
 //! indicators in a row lets the CPU keep many of those cache misses in flight at once.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
+use super::column::FieldColumn;
 use super::eval::{Node, Test};
 use super::fields::get_hinted;
+use crate::dataset::Dataset;
 use crate::indicator::Indicator;
 use crate::instant::Instant;
 
+/// The tree as one selection runs it: like [`Node`], except that a test on a field the
+/// dataset has a column for is answered from the column.
+#[derive(Debug)]
+pub(super) enum Plan<'q> {
+    All,
+    And(Vec<Plan<'q>>),
+    Or(Vec<Plan<'q>>),
+    Not(Box<Plan<'q>>),
+    Test(&'q Test),
+    /// A test on a field with a column: `pass[id]` is its result for the column's id `id`.
+    Column {
+        column: Arc<FieldColumn>,
+        pass: Box<[bool]>,
+    },
+}
+
 impl Node {
-    /// Of the indicators of `chunk` (at most 64) whose bits are set in `alive`, those that
-    /// satisfy the tree. Evaluating one test across many indicators keeps each loop iteration
-    /// independent of the previous one, so the CPU overlaps the cache misses of several
-    /// indicators' field lookups instead of waiting for each in turn.
-    pub(super) fn filter(&self, chunk: &[Indicator], alive: u64, now: Instant) -> u64 {
+    /// The plan of this tree for one selection at `now`, over `dataset` when given: tests on
+    /// fields with a column are evaluated once per distinct value here, and within AND and
+    /// OR they run first (evaluation is pure, so the order does not change the result).
+    pub(super) fn plan<'q>(&'q self, dataset: Option<&Dataset>, now: Instant) -> Plan<'q> {
+        let group = |nodes: &'q [Node]| -> Vec<Plan<'q>> {
+            let mut plans: Vec<Plan<'q>> = nodes.iter().map(|n| n.plan(dataset, now)).collect();
+            plans.sort_by_key(|p| !matches!(p, Plan::Column { .. }));
+            plans
+        };
+        match self {
+            Self::All => Plan::All,
+            Self::And(nodes) => Plan::And(group(nodes)),
+            Self::Or(nodes) => Plan::Or(group(nodes)),
+            Self::Not(inner) => Plan::Not(Box::new(inner.plan(dataset, now))),
+            Self::Test(t) => {
+                let column = dataset
+                    .zip(t.top_key())
+                    .and_then(|(d, key)| d.field_column(key));
+                match column {
+                    Some(column) => {
+                        let absent = t.on_top(None, now);
+                        let pass = std::iter::once(absent)
+                            .chain(column.distinct().iter().map(|v| t.on_top(Some(v), now)))
+                            .collect();
+                        Plan::Column { column, pass }
+                    }
+                    None => Plan::Test(t),
+                }
+            }
+        }
+    }
+}
+
+impl Plan<'_> {
+    /// Of the indicators of `chunk` (at most 64, starting at index `base` of the scanned
+    /// slice) whose bits are set in `alive`, those that satisfy the tree. Evaluating one test
+    /// across many indicators keeps each loop iteration independent of the previous one, so
+    /// the CPU overlaps the cache misses of several indicators' field lookups instead of
+    /// waiting for each in turn.
+    pub(super) fn filter(&self, chunk: &[Indicator], base: usize, alive: u64, now: Instant) -> u64 {
         match self {
             Self::All => alive,
-            Self::And(nodes) => nodes.iter().fold(alive, |alive, n| {
+            Self::And(plans) => plans.iter().fold(alive, |alive, p| {
                 if alive == 0 {
                     0
                 } else {
-                    n.filter(chunk, alive, now)
+                    p.filter(chunk, base, alive, now)
                 }
             }),
-            Self::Or(nodes) => {
+            Self::Or(plans) => {
                 let mut undecided = alive;
                 let mut selected = 0;
-                for n in nodes.iter() {
+                for p in plans {
                     if undecided == 0 {
                         break;
                     }
-                    let hits = n.filter(chunk, undecided, now);
+                    let hits = p.filter(chunk, base, undecided, now);
                     selected |= hits;
                     undecided &= !hits;
                 }
                 selected
             }
-            Self::Not(inner) => alive & !inner.filter(chunk, alive, now),
+            Self::Not(inner) => alive & !inner.filter(chunk, base, alive, now),
             Self::Test(t) => t.filter(chunk, alive, now),
+            Self::Column { column, pass } => {
+                let ids = column
+                    .ids()
+                    .get(base..base + chunk.len())
+                    .unwrap_or_default();
+                let mut hits = 0u64;
+                for (i, &id) in ids.iter().enumerate() {
+                    let ok = pass.get(usize::from(id)).copied().unwrap_or(false);
+                    hits |= u64::from(ok) << i;
+                }
+                alive & hits
+            }
         }
     }
 }
