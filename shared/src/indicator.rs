@@ -1,8 +1,11 @@
 //! The indicator record and the dataset an export selects from.
 
 use std::fmt;
+use std::hash::BuildHasher;
 use std::str::FromStr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+
+use hashbrown::HashTable;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -160,6 +163,141 @@ impl Extra {
     }
 }
 
+/// The expiry and the (unshared) field record of a pair of blobs, checked.
+fn encoded_extra(
+    fields: Option<&[u8]>,
+    custom_fields: Option<&[u8]>,
+) -> Result<(Expiry, Option<Extra>), String> {
+    let fields = fields.filter(|b| !b.is_empty());
+    let custom_fields = custom_fields.filter(|b| !b.is_empty());
+    let mut status = None;
+    let mut expiration = None;
+    if let Some(blob) = fields {
+        crate::blob::validate(blob).map_err(|e| format!("fields: {e}"))?;
+        // A repeated key decodes to its last value; look up the same way.
+        for (key, raw) in crate::blob::entries(blob) {
+            match key {
+                "expirationStatus" => status = Some(raw.as_str()),
+                "expiration" => expiration = Some(raw.as_str()),
+                _ => {}
+            }
+        }
+    }
+    if let Some(blob) = custom_fields {
+        crate::blob::validate(blob).map_err(|e| format!("custom fields: {e}"))?;
+    }
+    let expiry = derive_expiry(status, expiration.flatten());
+    let extra = (fields.is_some() || custom_fields.is_some()).then(|| {
+        let (f, c) = (
+            fields.unwrap_or_default(),
+            custom_fields.unwrap_or_default(),
+        );
+        let mut bytes = Vec::with_capacity(f.len() + c.len());
+        bytes.extend_from_slice(f);
+        bytes.extend_from_slice(c);
+        Extra {
+            bytes: bytes.into_boxed_slice(),
+            split: f.len(),
+            decoded: OnceLock::new(),
+        }
+    });
+    Ok((expiry, extra))
+}
+
+/// Builds indicators from store blobs like [`Indicator::from_blobs`], sharing one field record
+/// between indicators whose blobs are the same bytes. Feeds repeat a few field sets (source,
+/// score, tags) across many indicators: those are checked, kept and decoded once, and a load
+/// allocates only the value per indicator. When the blobs turn out to be mostly distinct
+/// (per-indicator timestamps), the interner stops looking after a sample and costs nothing.
+#[derive(Debug)]
+pub struct BlobInterner {
+    table: HashTable<(Arc<Extra>, Expiry)>,
+    hasher: foldhash::fast::FixedState,
+    lookups: u64,
+    hits: u64,
+    enabled: bool,
+}
+
+impl Default for BlobInterner {
+    fn default() -> Self {
+        Self {
+            table: HashTable::new(),
+            hasher: foldhash::fast::FixedState::with_seed(0x626c_6f62),
+            lookups: 0,
+            hits: 0,
+            enabled: true,
+        }
+    }
+}
+
+impl BlobInterner {
+    /// Lookups after which the interner decides whether sharing pays.
+    const SAMPLE: u64 = 4096;
+    /// Distinct records kept at most; past this the table would cost more than it saves.
+    const MAX_DISTINCT: usize = 1 << 16;
+
+    /// A new interner.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// As [`Indicator::from_blobs`], sharing the field record with earlier indicators that
+    /// had the same blobs.
+    pub fn indicator(
+        &mut self,
+        value: &str,
+        kind: IndicatorType,
+        fields: Option<&[u8]>,
+        custom_fields: Option<&[u8]>,
+    ) -> Result<Indicator, String> {
+        let fields = fields.filter(|b| !b.is_empty());
+        let custom_fields = custom_fields.filter(|b| !b.is_empty());
+        if !self.enabled || (fields.is_none() && custom_fields.is_none()) {
+            return Indicator::from_blobs(value, kind, fields, custom_fields);
+        }
+        let (f, c) = (
+            fields.unwrap_or_default(),
+            custom_fields.unwrap_or_default(),
+        );
+        let hash = self.hasher.hash_one((f, c));
+        self.lookups += 1;
+        let found = self.table.find(hash, |(e, _)| {
+            e.split == f.len() && &e.bytes[..e.split] == f && &e.bytes[e.split..] == c
+        });
+        let (extra, expiry) = match found {
+            Some((extra, expiry)) => {
+                self.hits += 1;
+                (Arc::clone(extra), *expiry)
+            }
+            None => {
+                let (expiry, extra) = encoded_extra(fields, custom_fields)?;
+                let Some(extra) = extra.map(Arc::new) else {
+                    return Indicator::from_blobs(value, kind, None, None);
+                };
+                if self.table.len() < Self::MAX_DISTINCT {
+                    let hasher = &self.hasher;
+                    self.table
+                        .insert_unique(hash, (Arc::clone(&extra), expiry), |(e, _)| {
+                            hasher.hash_one((&e.bytes[..e.split], &e.bytes[e.split..]))
+                        });
+                }
+                (extra, expiry)
+            }
+        };
+        if self.lookups == Self::SAMPLE && self.hits * 2 < self.lookups {
+            // Mostly distinct: sharing would not pay for the lookups.
+            self.enabled = false;
+            self.table = HashTable::new();
+        }
+        Ok(Indicator {
+            value: value.into(),
+            kind,
+            expiry,
+            extra: Some(extra),
+        })
+    }
+}
+
 fn empty_map() -> &'static Map<String, Value> {
     static EMPTY: OnceLock<Map<String, Value>> = OnceLock::new();
     EMPTY.get_or_init(Map::new)
@@ -177,8 +315,9 @@ pub struct Indicator {
     value: Box<str>,
     kind: IndicatorType,
     expiry: Expiry,
-    /// `None` when the indicator has neither fields nor custom fields.
-    extra: Option<Box<Extra>>,
+    /// `None` when the indicator has neither fields nor custom fields. Shared between
+    /// indicators whose stored fields are the same bytes (see [`BlobInterner`]).
+    extra: Option<Arc<Extra>>,
 }
 
 impl Indicator {
@@ -199,7 +338,7 @@ impl Indicator {
             fields.get("expiration").and_then(Value::as_str),
         );
         let extra = (!fields.is_empty() || custom_fields.is_some()).then(|| {
-            Box::new(Extra::decoded(Fields {
+            Arc::new(Extra::decoded(Fields {
                 fields,
                 custom_fields,
             }))
@@ -221,44 +360,12 @@ impl Indicator {
         fields: Option<&[u8]>,
         custom_fields: Option<&[u8]>,
     ) -> Result<Self, String> {
-        let fields = fields.filter(|b| !b.is_empty());
-        let custom_fields = custom_fields.filter(|b| !b.is_empty());
-        let mut status = None;
-        let mut expiration = None;
-        if let Some(blob) = fields {
-            crate::blob::validate(blob).map_err(|e| format!("fields: {e}"))?;
-            // A repeated key decodes to its last value; look up the same way.
-            for (key, raw) in crate::blob::entries(blob) {
-                match key {
-                    "expirationStatus" => status = Some(raw.as_str()),
-                    "expiration" => expiration = Some(raw.as_str()),
-                    _ => {}
-                }
-            }
-        }
-        if let Some(blob) = custom_fields {
-            crate::blob::validate(blob).map_err(|e| format!("custom fields: {e}"))?;
-        }
-        let expiry = derive_expiry(status, expiration.flatten());
-        let extra = (fields.is_some() || custom_fields.is_some()).then(|| {
-            let (f, c) = (
-                fields.unwrap_or_default(),
-                custom_fields.unwrap_or_default(),
-            );
-            let mut bytes = Vec::with_capacity(f.len() + c.len());
-            bytes.extend_from_slice(f);
-            bytes.extend_from_slice(c);
-            Box::new(Extra {
-                bytes: bytes.into_boxed_slice(),
-                split: f.len(),
-                decoded: OnceLock::new(),
-            })
-        });
+        let (expiry, extra) = encoded_extra(fields, custom_fields)?;
         Ok(Self {
             value: value.into(),
             kind,
             expiry,
-            extra,
+            extra: extra.map(Arc::new),
         })
     }
 
@@ -620,6 +727,76 @@ mod tests {
         }
         assert!(Indicator::from_blobs("a", IndicatorType::Ip, Some(&[1, 1]), None).is_err());
         assert!(Indicator::from_blobs("a", IndicatorType::Ip, None, Some(&[9])).is_err());
+    }
+
+    #[test]
+    fn the_interner_shares_repeated_blobs_and_gives_the_same_indicators() {
+        let blob = |v: Value| {
+            let Value::Object(m) = v else { unreachable!() };
+            let mut out = Vec::new();
+            crate::blob::encode(&m, &mut out).expect("encodes");
+            out
+        };
+        let common = blob(json!({"sourceBrands":["OTX"],"score":2}));
+        let custom = blob(json!({"c":1}));
+        let expiring = blob(json!({"expiration":"2001-01-01T00:00:00Z"}));
+        let mut interner = BlobInterner::new();
+        let rows: Vec<(Option<&[u8]>, Option<&[u8]>)> = vec![
+            (Some(&common), None),
+            (Some(&common), None),
+            (Some(&common), Some(&custom)),
+            (None, Some(&custom)),
+            (Some(&expiring), None),
+            (Some(&expiring), None),
+            (None, None),
+            (Some(&[]), Some(&[])),
+        ];
+        let now = Instant::parse("2026-01-01T00:00:00Z").expect("now");
+        let built: Vec<Indicator> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (f, c))| {
+                let shared = interner
+                    .indicator(&format!("v{i}"), IndicatorType::Ip, *f, *c)
+                    .expect("valid");
+                let alone = Indicator::from_blobs(&format!("v{i}"), IndicatorType::Ip, *f, *c)
+                    .expect("valid");
+                assert_eq!(shared, alone);
+                assert_eq!(shared.is_expired(now), alone.is_expired(now));
+                assert_eq!(shared.blobs(), alone.blobs());
+                shared
+            })
+            .collect();
+        let same = |a: &Indicator, b: &Indicator| match (&a.extra, &b.extra) {
+            (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+            _ => false,
+        };
+        assert!(same(&built[0], &built[1]));
+        assert!(!same(&built[1], &built[2]), "custom fields differ");
+        assert!(!same(&built[2], &built[3]), "the split differs");
+        assert!(same(&built[4], &built[5]) && built[5].is_expired(now));
+        assert!(built[6].extra.is_none() && built[7].extra.is_none());
+        assert!(
+            interner
+                .indicator("bad", IndicatorType::Ip, Some(&[1, 1]), None)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_interner_stops_sharing_when_blobs_are_distinct() {
+        let mut interner = BlobInterner::new();
+        for i in 0..BlobInterner::SAMPLE + 10 {
+            let mut m = Map::new();
+            m.insert("firstSeen".into(), Value::from(i));
+            let mut blob = Vec::new();
+            crate::blob::encode(&m, &mut blob).expect("encodes");
+            let ind = interner
+                .indicator("v", IndicatorType::Ip, Some(&blob), None)
+                .expect("valid");
+            assert_eq!(ind.field("firstSeen"), Some(&Value::from(i)));
+        }
+        assert!(!interner.enabled && interner.table.is_empty());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Indicators: bulk upsert/delete, lookups, the version, and the whole-set load.
 
+use feedgate::indicator::BlobInterner;
 use feedgate::instant::Instant;
 use feedgate::store::{DataVersion, IndicatorStore, StoreError, StoreResult, UpsertSummary};
 use feedgate::{Dataset, Indicator, IndicatorType};
@@ -195,6 +196,11 @@ pub(crate) fn read_version(conn: &Connection) -> StoreResult<DataVersion> {
 /// Decodes a `(value, type, fields, custom)` row. The field blobs are checked here and
 /// decoded only when something reads them.
 pub(crate) fn decode(row: &Row<'_>) -> StoreResult<Indicator> {
+    decode_shared(row, &mut BlobInterner::new())
+}
+
+/// Like [`decode`], sharing field records between rows with the same blobs (a whole-set load).
+pub(crate) fn decode_shared(row: &Row<'_>, interner: &mut BlobInterner) -> StoreResult<Indicator> {
     let value = text(row.get_ref(0).store()?, "indicator value")?;
     let kind = text(row.get_ref(1).store()?, value)?;
     let kind = match kind.parse::<IndicatorType>() {
@@ -203,7 +209,9 @@ pub(crate) fn decode(row: &Row<'_>) -> StoreResult<Indicator> {
     };
     let fields = blob(row.get_ref(2).store()?, value)?;
     let custom = blob(row.get_ref(3).store()?, value)?;
-    Indicator::from_blobs(value, kind, fields, custom).map_err(|e| corrupt(value, e))
+    interner
+        .indicator(value, kind, fields, custom)
+        .map_err(|e| corrupt(value, e))
 }
 
 fn blob<'a>(v: ValueRef<'a>, key: &str) -> StoreResult<Option<&'a [u8]>> {

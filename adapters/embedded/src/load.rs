@@ -15,13 +15,14 @@
 use std::num::NonZeroUsize;
 use std::sync::PoisonError;
 
+use feedgate::indicator::BlobInterner;
 use feedgate::store::{DataVersion, StoreError, StoreResult};
 use feedgate::{Dataset, Indicator};
 use rusqlite::Connection;
 
 use crate::Inner;
 use crate::error::SqlResultExt;
-use crate::indicators::{decode, read_version};
+use crate::indicators::{decode_shared, read_version};
 
 /// Below this many rows one thread is faster than starting more.
 const PARALLEL_FROM_ROWS: i64 = 50_000;
@@ -163,8 +164,9 @@ fn scan(conn: &Connection, from: i64, to: i64) -> StoreResult<Vec<Indicator>> {
     // Seqs are dense unless values were deleted: the range is a good first guess.
     let guess = usize::try_from(to.saturating_sub(from).saturating_add(1)).unwrap_or(0);
     let mut out = Vec::with_capacity(guess.min(1 << 24));
+    let mut interner = BlobInterner::new();
     while let Some(row) = rows.next().store()? {
-        out.push(decode(row)?);
+        out.push(decode_shared(row, &mut interner)?);
     }
     Ok(out)
 }
