@@ -741,7 +741,7 @@ mod tests {
         let custom = blob(json!({"c":1}));
         let expiring = blob(json!({"expiration":"2001-01-01T00:00:00Z"}));
         let mut interner = BlobInterner::new();
-        let rows: Vec<(Option<&[u8]>, Option<&[u8]>)> = vec![
+        let rows: Vec<Blobs<'_>> = vec![
             (Some(&common), None),
             (Some(&common), None),
             (Some(&common), Some(&custom)),
