@@ -290,6 +290,43 @@ mod tests {
         assert!(d.field_column("lastSeen").is_none());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn index_finds_every_value_and_only_those(
+            mut values in proptest::collection::vec("[ab.]{0,7}", 0..400),
+            probes in proptest::collection::vec("[ab.]{0,7}", 0..50),
+            repeat in proptest::option::of(0usize..400),
+        ) {
+            let mut seen = std::collections::HashSet::new();
+            values.retain(|v| seen.insert(v.clone()));
+            if let Some(r) = repeat.filter(|&r| r < values.len()) {
+                values.push(values[r].clone());
+            }
+            let d = Dataset::new(
+                values
+                    .iter()
+                    .map(|v| Indicator::new(v.as_str(), IndicatorType::Url))
+                    .collect::<Vec<_>>(),
+                1,
+                Instant::from_unix_millis(0),
+            );
+            let distinct: std::collections::HashSet<&str> =
+                values.iter().map(String::as_str).collect();
+            let Some(index) = d.value_index() else {
+                proptest::prop_assert!(distinct.len() < values.len());
+                return Ok(());
+            };
+            proptest::prop_assert_eq!(distinct.len(), values.len());
+            for (p, v) in values.iter().enumerate() {
+                proptest::prop_assert_eq!(index.position(d.indicators(), v), Some(p as u32));
+            }
+            for probe in &probes {
+                let want = values.iter().position(|v| v == probe).map(|p| p as u32);
+                proptest::prop_assert_eq!(index.position(d.indicators(), probe), want);
+            }
+        }
+    }
+
     #[test]
     fn indexes_distinct_values_and_refuses_repeats() {
         let d = Dataset::new(
