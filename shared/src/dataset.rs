@@ -37,8 +37,10 @@ struct Inner {
     values: OnceLock<Option<Values>>,
     /// Query field columns by field name.
     columns: Mutex<HashMap<&'static str, ColumnSlot>>,
-    /// Every expiry instant, sorted; built on first use by render caches.
+    /// Every expiry instant, sorted; built on first use by render caches and selections.
     expirations: OnceLock<Vec<Instant>>,
+    /// Whether some indicator is expired by its `expirationStatus`; built on first use.
+    explicitly_expired: OnceLock<bool>,
 }
 
 impl Dataset {
@@ -56,6 +58,7 @@ impl Dataset {
                 values: OnceLock::new(),
                 columns: Mutex::new(HashMap::new()),
                 expirations: OnceLock::new(),
+                explicitly_expired: OnceLock::new(),
             }),
         }
     }
@@ -83,7 +86,27 @@ impl Dataset {
     /// Whether some indicator expires in `(from, to]`: a list rendered at `from` may differ
     /// at `to` even though the data version did not change.
     pub fn expires_between(&self, from: Instant, to: Instant) -> bool {
-        let sorted = self.inner.expirations.get_or_init(|| {
+        let sorted = self.expirations();
+        let first_after = sorted.partition_point(|t| *t <= from);
+        sorted.get(first_after).is_some_and(|t| *t <= to)
+    }
+
+    /// Whether every indicator is active at `now`: none has an `expirationStatus` of
+    /// `expired`, and none has an expiry instant at or before `now`. Lets a selection answer
+    /// the implicit active-only filter without reading each indicator.
+    pub fn none_expired_at(&self, now: Instant) -> bool {
+        let explicit = *self.inner.explicitly_expired.get_or_init(|| {
+            // Without an expiry instant, the status alone decides, whatever the time.
+            self.inner
+                .indicators
+                .iter()
+                .any(|i| i.expires_at().is_none() && i.is_expired(now))
+        });
+        !explicit && self.expirations().first().is_none_or(|t| *t > now)
+    }
+
+    fn expirations(&self) -> &[Instant] {
+        self.inner.expirations.get_or_init(|| {
             let mut all: Vec<Instant> = self
                 .inner
                 .indicators
@@ -92,9 +115,7 @@ impl Dataset {
                 .collect();
             all.sort_unstable();
             all
-        });
-        let first_after = sorted.partition_point(|t| *t <= from);
-        sorted.get(first_after).is_some_and(|t| *t <= to)
+        })
     }
 
     /// The position of every value, or `None` when two indicators share a value (stores key
@@ -259,6 +280,30 @@ mod tests {
         assert_eq!(all.get(u32::MAX), None);
         let empty = Dataset::new(Vec::new(), 1, Instant::from_unix_millis(0));
         assert_eq!(empty.values().expect("empty").get(0), None);
+    }
+
+    #[test]
+    fn tells_whether_every_indicator_is_active() {
+        let at = Instant::parse("2030-01-01T00:00:00Z").expect("instant");
+        let with = |key: &str, value: &str| {
+            let mut fields = serde_json::Map::new();
+            fields.insert(key.into(), value.into());
+            Indicator::with_fields("a", IndicatorType::Ip, fields, None)
+        };
+        let data = |extra: Indicator| {
+            Dataset::new(
+                vec![Indicator::new("x", IndicatorType::Ip), extra],
+                1,
+                Instant::from_unix_millis(0),
+            )
+        };
+        let expiring = data(with("expiration", "2030-01-01T00:00:00Z"));
+        assert!(expiring.none_expired_at(at.add_nanos(-1)));
+        assert!(!expiring.none_expired_at(at));
+        let expired = data(with("expirationStatus", "Expired"));
+        assert!(!expired.none_expired_at(Instant::from_unix_millis(0)));
+        let active = data(with("expirationStatus", "active"));
+        assert!(active.none_expired_at(at));
     }
 
     #[test]

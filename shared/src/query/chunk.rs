@@ -23,6 +23,8 @@ pub(super) enum Plan<'q> {
     Or(Vec<Plan<'q>>),
     Not(Box<Plan<'q>>),
     Test(&'q Test),
+    /// A test with the same result for every indicator of the dataset.
+    Const(bool),
     /// A test on a field with a column: `pass[id]` is its result for the column's id `id`.
     Column {
         column: Arc<FieldColumn>,
@@ -37,7 +39,7 @@ impl Node {
     pub(super) fn plan<'q>(&'q self, dataset: Option<&Dataset>, now: Instant) -> Plan<'q> {
         let group = |nodes: &'q [Node]| -> Vec<Plan<'q>> {
             let mut plans: Vec<Plan<'q>> = nodes.iter().map(|n| n.plan(dataset, now)).collect();
-            plans.sort_by_key(|p| !matches!(p, Plan::Column { .. }));
+            plans.sort_by_key(|p| !matches!(p, Plan::Column { .. } | Plan::Const(_)));
             plans
         };
         match self {
@@ -45,6 +47,12 @@ impl Node {
             Self::And(nodes) => Plan::And(group(nodes)),
             Self::Or(nodes) => Plan::Or(group(nodes)),
             Self::Not(inner) => Plan::Not(Box::new(inner.plan(dataset, now))),
+            // Every indicator is active, so the status test is decided without reading any.
+            Self::Test(Test::ExpirationStatus(mask))
+                if dataset.is_some_and(|d| d.none_expired_at(now)) =>
+            {
+                Plan::Const(mask & 1 != 0)
+            }
             Self::Test(t) => {
                 let column = dataset
                     .zip(t.top_key())
@@ -95,6 +103,13 @@ impl Plan<'_> {
             }
             Self::Not(inner) => alive & !inner.filter(chunk, base, alive, now),
             Self::Test(t) => t.filter(chunk, alive, now),
+            Self::Const(pass) => {
+                if *pass {
+                    alive
+                } else {
+                    0
+                }
+            }
             Self::Column { column, pass } => {
                 let ids = column
                     .ids()

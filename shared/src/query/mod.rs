@@ -542,6 +542,9 @@ mod proptests {
             Some(json!("2025-12-20T00:00:00Z")),
             Some(json!("2025-12-31")),
             Some(json!("2027-01-01T00:00:00.5Z")),
+            Some(json!("expired")),
+            Some(json!("EXPIRED")),
+            Some(json!("active")),
         ])
     }
 
@@ -563,6 +566,11 @@ mod proptests {
             "lastSeen:<2026-06-01",
             "lastSeen:*",
             "value:v1*",
+            "expirationStatus:expired",
+            "expirationStatus:active",
+            "(-expirationStatus:act*)",
+            "expirationStatus:*",
+            "expiration:<now",
         ]);
         let joins = prop::sample::select(vec![" ", " or ", " and -", " || !"]);
         (terms.clone(), prop::collection::vec((joins, terms), 0..4)).prop_map(|(first, rest)| {
@@ -638,11 +646,11 @@ mod proptests {
 
         #[test]
         fn column_selection_agrees_with_matches_on_any_field_values(
-            rows in prop::collection::vec(prop::collection::vec(field_value(), 4), 0..150),
+            rows in prop::collection::vec(prop::collection::vec(field_value(), 6), 0..150),
             q in column_query(),
             dataset_first in any::<bool>(),
         ) {
-            let keys = ["score", "tags", "sourceBrands", "lastSeen"];
+            let keys = ["score", "tags", "sourceBrands", "lastSeen", "expiration", "expirationStatus"];
             let data: Vec<Indicator> = rows
                 .into_iter()
                 .enumerate()
