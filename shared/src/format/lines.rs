@@ -180,7 +180,14 @@ impl<'a> LineWindow<'a> {
         self.append(line);
     }
 
+    #[inline]
     fn remember_address_like(&mut self, line: &str, start: u32) {
+        if self.address_like.is_some() {
+            self.remember_address_like_slow(line, start);
+        }
+    }
+
+    fn remember_address_like_slow(&mut self, line: &str, start: u32) {
         let Some(table) = &mut self.address_like else {
             return;
         };
