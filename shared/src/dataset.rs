@@ -157,7 +157,7 @@ impl Dataset {
     pub fn values(&self) -> Option<&Values> {
         self.inner
             .values
-            .get_or_init(|| Values::build(&self.inner.indicators))
+            .get_or_init(|| Values::build(&self.inner.indicators, self.inner.value_bytes))
             .as_ref()
     }
 }
@@ -172,8 +172,8 @@ pub struct Values {
 }
 
 impl Values {
-    fn build(indicators: &[Indicator]) -> Option<Self> {
-        let total: usize = indicators.iter().map(|i| i.value().len()).sum();
+    /// The values of `indicators`, whose lengths sum to `total`.
+    fn build(indicators: &[Indicator], total: usize) -> Option<Self> {
         u32::try_from(total).ok()?;
         let mut text = String::with_capacity(total);
         let mut ends = Vec::with_capacity(indicators.len());
