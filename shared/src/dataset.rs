@@ -37,10 +37,8 @@ struct Inner {
     values: OnceLock<Option<Values>>,
     /// Query field columns by field name.
     columns: Mutex<HashMap<&'static str, ColumnSlot>>,
-    /// Every expiry instant, sorted; built on first use by render caches and selections.
-    expirations: OnceLock<Vec<Instant>>,
-    /// Whether some indicator is expired by its `expirationStatus`; built on first use.
-    explicitly_expired: OnceLock<bool>,
+    /// Built on first use by render caches and selections.
+    expirations: OnceLock<Expirations>,
 }
 
 impl Dataset {
@@ -58,7 +56,6 @@ impl Dataset {
                 values: OnceLock::new(),
                 columns: Mutex::new(HashMap::new()),
                 expirations: OnceLock::new(),
-                explicitly_expired: OnceLock::new(),
             }),
         }
     }
@@ -86,7 +83,7 @@ impl Dataset {
     /// Whether some indicator expires in `(from, to]`: a list rendered at `from` may differ
     /// at `to` even though the data version did not change.
     pub fn expires_between(&self, from: Instant, to: Instant) -> bool {
-        let sorted = self.expirations();
+        let sorted = &self.expirations().sorted;
         let first_after = sorted.partition_point(|t| *t <= from);
         sorted.get(first_after).is_some_and(|t| *t <= to)
     }
@@ -95,26 +92,28 @@ impl Dataset {
     /// `expired`, and none has an expiry instant at or before `now`. Lets a selection answer
     /// the implicit active-only filter without reading each indicator.
     pub fn none_expired_at(&self, now: Instant) -> bool {
-        let explicit = *self.inner.explicitly_expired.get_or_init(|| {
-            // Without an expiry instant, the status alone decides, whatever the time.
-            self.inner
-                .indicators
-                .iter()
-                .any(|i| i.expires_at().is_none() && i.is_expired(now))
-        });
-        !explicit && self.expirations().first().is_none_or(|t| *t > now)
+        let expirations = self.expirations();
+        !expirations.explicitly_expired && expirations.sorted.first().is_none_or(|t| *t > now)
     }
 
-    fn expirations(&self) -> &[Instant] {
+    fn expirations(&self) -> &Expirations {
         self.inner.expirations.get_or_init(|| {
-            let mut all: Vec<Instant> = self
-                .inner
-                .indicators
-                .iter()
-                .filter_map(Indicator::expires_at)
-                .collect();
-            all.sort_unstable();
-            all
+            let mut sorted = Vec::new();
+            let mut explicitly_expired = false;
+            for indicator in &self.inner.indicators {
+                match indicator.expires_at() {
+                    Some(at) => sorted.push(at),
+                    // Without an expiry instant, the status alone decides, whatever the time.
+                    None => {
+                        explicitly_expired |= indicator.is_expired(Instant::from_unix_millis(0))
+                    }
+                }
+            }
+            sorted.sort_unstable();
+            Expirations {
+                sorted,
+                explicitly_expired,
+            }
         })
     }
 
@@ -198,6 +197,15 @@ impl Values {
         };
         self.text.get(start..end)
     }
+}
+
+/// What decides, for any instant, whether a dataset has expired indicators.
+#[derive(Debug)]
+struct Expirations {
+    /// Every expiry instant, sorted.
+    sorted: Vec<Instant>,
+    /// Whether some indicator is expired by its `expirationStatus`.
+    explicitly_expired: bool,
 }
 
 /// Value → position lookup over a dataset whose values are distinct.
