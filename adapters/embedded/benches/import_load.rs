@@ -57,12 +57,17 @@ async fn run(dir: PathBuf, count: usize, batch: usize, loads: usize) {
     for round in 1..=loads {
         // A new handle each round: a handle keeps its last load and would hand it back.
         let store = EmbeddedStore::open(&dir).expect("reopen store");
-        let (started, cpu) = (Instant::now(), cpu_seconds());
+        let (started, cpu, rss) = (Instant::now(), cpu_seconds(), resident_bytes());
         let dataset = store.load().await.expect("load");
         let load = started.elapsed().as_secs_f64();
         let load_cpu = cpu_seconds() - cpu;
+        let grown = resident_bytes().saturating_sub(rss);
         assert_eq!(dataset.indicators().len(), count);
-        println!("cold load #{round}: {count} indicators in {load:.3} s ({load_cpu:.2} s CPU)");
+        println!(
+            "cold load #{round}: {count} indicators in {load:.3} s ({load_cpu:.2} s CPU; \
+             resident memory +{:.0} MB)",
+            grown as f64 / 1e6
+        );
         let started = Instant::now();
         let again = store.load().await.expect("load");
         assert_eq!(again.version(), dataset.version());
@@ -103,4 +108,18 @@ fn cpu_seconds() -> f64 {
         .filter_map(|f| f.parse::<f64>().ok())
         .sum();
     ticks / 100.0
+}
+
+/// Resident set size of this process (Linux; 0 elsewhere). Growth during a load is memory the
+/// kernel had to hand over (and zero) for it, rather than memory the allocator reused.
+fn resident_bytes() -> u64 {
+    let Ok(statm) = std::fs::read_to_string("/proc/self/statm") else {
+        return 0;
+    };
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
 }
