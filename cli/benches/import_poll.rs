@@ -105,7 +105,10 @@ impl Server {
         let mut line = String::new();
         loop {
             line.clear();
-            let n = self.stdout.read_line(&mut line).expect("read engine output");
+            let n = self
+                .stdout
+                .read_line(&mut line)
+                .expect("read engine output");
             assert!(n > 0, "the engine exited before it listened");
             if let Some(url) = line.trim().strip_prefix("bench: ") {
                 return url.to_owned();

@@ -80,41 +80,42 @@ struct RawConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAdmin {
-    port: toml::Spanned<AdminPort>,
+    port: toml::Spanned<Port>,
     bind: Option<IpAddr>,
 }
 
-/// `admin.port`: an integer or a string of digits, 0-65535 (0: any free port).
+/// A listen port (`instance.port`, `admin.port`): an integer or a string of digits, 0-65535
+/// (0: any free port). Strings are accepted as they are for every number of the file.
 #[derive(Debug, Clone, Copy)]
-struct AdminPort(u16);
+struct Port(u16);
 
-impl<'de> Deserialize<'de> for AdminPort {
+impl<'de> Deserialize<'de> for Port {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Visitor;
         impl serde::de::Visitor<'_> for Visitor {
-            type Value = AdminPort;
+            type Value = Port;
 
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("admin.port: a port number 0-65535 (an integer or a string of digits)")
+                f.write_str("port: a port number 0-65535 (an integer or a string of digits)")
             }
 
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<AdminPort, E> {
-                u16::try_from(v).map(AdminPort).map_err(|_| {
-                    E::custom(format!("admin.port: {v} is not a port number (0-65535)"))
-                })
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Port, E> {
+                u16::try_from(v)
+                    .map(Port)
+                    .map_err(|_| E::custom(format!("port: {v} is not a port number (0-65535)")))
             }
 
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<AdminPort, E> {
-                u16::try_from(v).map(AdminPort).map_err(|_| {
-                    E::custom(format!("admin.port: {v} is not a port number (0-65535)"))
-                })
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Port, E> {
+                u16::try_from(v)
+                    .map(Port)
+                    .map_err(|_| E::custom(format!("port: {v} is not a port number (0-65535)")))
             }
 
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<AdminPort, E> {
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Port, E> {
                 match v.parse::<u16>() {
-                    Ok(port) if v.bytes().all(|b| b.is_ascii_digit()) => Ok(AdminPort(port)),
+                    Ok(port) if v.bytes().all(|b| b.is_ascii_digit()) => Ok(Port(port)),
                     _ => Err(E::custom(format!(
-                        "admin.port: {v:?} is not a port number (0-65535)"
+                        "port: {v:?} is not a port number (0-65535)"
                     ))),
                 }
             }
@@ -152,7 +153,7 @@ struct RawApiKeys {
 struct RawInstance {
     name: String,
     kind: InstanceKind,
-    port: u16,
+    port: Port,
     bind: Option<IpAddr>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -292,6 +293,7 @@ impl EngineConfig {
         let mut instances = Vec::with_capacity(raw.instance.len());
         for inst in raw.instance {
             let at = format!("instance '{}'", inst.name);
+            let port = inst.port.0;
             if !valid_instance_name(&inst.name) {
                 let hint = if inst.name.contains(' ') {
                     format!(" (try '{}')", inst.name.replace(' ', "_"))
@@ -306,10 +308,9 @@ impl EngineConfig {
                 return Err(ConfigError::Invalid(format!("{at}: duplicate name")));
             }
             // Port 0 asks the OS for a free port (tests, the demo): never a clash.
-            if inst.port != 0 && !ports.insert(inst.port) {
+            if port != 0 && !ports.insert(port) {
                 return Err(ConfigError::Invalid(format!(
-                    "{at}: port {} is already used by another instance",
-                    inst.port
+                    "{at}: port {port} is already used by another instance"
                 )));
             }
             let tls = match (inst.tls_cert, inst.tls_key) {
@@ -325,7 +326,7 @@ impl EngineConfig {
                 .ok()
                 .and_then(|v| v.as_object().cloned())
                 .unwrap_or_default();
-            check_long_running(&at, inst.port, &tls, &raw_params)?;
+            check_long_running(&at, port, &tls, &raw_params)?;
             let params = KindParams::parse(inst.kind, &raw_params, Mode::Engine).map_err(|e| {
                 ConfigError::Invalid(format!("{at}: params.{}: {}", e.name, e.reason))
             })?;
@@ -335,7 +336,7 @@ impl EngineConfig {
             };
             instances.push(InstanceConfig {
                 name: inst.name,
-                port: inst.port,
+                port,
                 bind: inst.bind.unwrap_or(IpAddr::from([127, 0, 0, 1])),
                 tls,
                 raw_params,
@@ -590,7 +591,10 @@ listsToPublish = "a,b"
                 with("port = 8001", "port = 8001\nlisten = 1"),
                 "unknown field `listen`",
             ),
-            (with("port = 8003", "port = \"8003\""), "port"),
+            (
+                with("port = 8003", "port = \"80x3\""),
+                "port: \"80x3\" is not a port number",
+            ),
             (
                 with("port = 8001", "port = 8001\ntls_cert = \"c.pem\""),
                 "tls_cert and tls_key",
@@ -625,15 +629,12 @@ listsToPublish = "a,b"
             (admin("port = 9090\nlisten = 1"), "unknown field `listen`"),
             (
                 admin("port = \"90x0\""),
-                "admin.port: \"90x0\" is not a port number",
+                "port: \"90x0\" is not a port number",
             ),
-            (admin("port = \"+9090\""), "admin.port"),
-            (
-                admin("port = 70000"),
-                "admin.port: 70000 is not a port number",
-            ),
-            (admin("port = -1"), "admin.port: -1 is not a port number"),
-            (admin("port = true"), "admin.port: a port number"),
+            (admin("port = \"+9090\""), "is not a port number"),
+            (admin("port = 70000"), "port: 70000 is not a port number"),
+            (admin("port = -1"), "port: -1 is not a port number"),
+            (admin("port = true"), "port: a port number"),
             (admin("bind = \"127.0.0.1\""), "missing field `port`"),
             (
                 admin("port = 9090\nbind = \"localhost\""),
@@ -661,6 +662,9 @@ listsToPublish = "a,b"
     fn admin_is_optional_and_defaults_to_loopback() {
         assert_eq!(parse(GOOD).expect("valid").admin, None);
         let c = parse(&format!("{GOOD}[admin]\nport = \"9090\"\n")).expect("valid");
+        // Ports, like every number of the file, may be strings of digits.
+        let quoted = parse(&GOOD.replacen("port = 8003", "port = \"8003\"", 1)).expect("valid");
+        assert_eq!(quoted.instances[2].port, 8003);
         assert_eq!(
             c.admin,
             Some(AdminConfig {
