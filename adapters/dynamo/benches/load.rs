@@ -68,10 +68,10 @@ async fn run(count: usize, batch: usize) {
         // A fresh client and store value: nothing cached, as a cold Lambda.
         let reader = DynamoStore::new(&settings(moto.endpoint()).client(), table);
         let started = Instant::now();
-        let cpu = cpu_seconds();
+        let cpu = feedgate::sample::process_cpu_seconds();
         let set = reader.load().await.expect("cold load");
         let cold = started.elapsed();
-        let cpu = cpu_seconds() - cpu;
+        let cpu = feedgate::sample::process_cpu_seconds() - cpu;
         assert_eq!(set.indicators().len(), count, "load returned the whole set");
         println!(
             "cold load #{round}: {:.3} s ({cpu:.2} s CPU), {} requests, {:.1} MB read",
@@ -105,18 +105,4 @@ fn main() {
         .build()
         .expect("tokio runtime")
         .block_on(run(count, batch));
-}
-
-/// User + system CPU seconds of this process so far (Linux; 0 elsewhere): the client's own
-/// work, apart from the time spent waiting on moto.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let ticks: f64 = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|f| f.parse::<f64>().ok())
-        .sum();
-    ticks / 100.0
 }

@@ -39,13 +39,13 @@ async fn run(dir: PathBuf, count: usize, batch: usize, loads: usize) {
     let indicators = feedgate::sample::indicators(count);
     let store = EmbeddedStore::open(&dir).expect("open store");
 
-    let (started, cpu) = (Instant::now(), cpu_seconds());
+    let (started, cpu) = (Instant::now(), feedgate::sample::process_cpu_seconds());
     let mut added = 0;
     for chunk in indicators.chunks(batch.max(1)) {
         added += store.upsert(chunk.to_vec()).await.expect("upsert").added;
     }
     let import = started.elapsed().as_secs_f64();
-    let import_cpu = cpu_seconds() - cpu;
+    let import_cpu = feedgate::sample::process_cpu_seconds() - cpu;
     assert_eq!(added, count as u64);
     println!(
         "import: {count} indicators in {import:.2} s = {:.0} items/s (batches of {batch}; \
@@ -57,10 +57,14 @@ async fn run(dir: PathBuf, count: usize, batch: usize, loads: usize) {
     for round in 1..=loads {
         // A new handle each round: a handle keeps its last load and would hand it back.
         let store = EmbeddedStore::open(&dir).expect("reopen store");
-        let (started, cpu, rss) = (Instant::now(), cpu_seconds(), resident_bytes());
+        let (started, cpu, rss) = (
+            Instant::now(),
+            feedgate::sample::process_cpu_seconds(),
+            resident_bytes(),
+        );
         let dataset = store.load().await.expect("load");
         let load = started.elapsed().as_secs_f64();
-        let load_cpu = cpu_seconds() - cpu;
+        let load_cpu = feedgate::sample::process_cpu_seconds() - cpu;
         let grown = resident_bytes().saturating_sub(rss);
         assert_eq!(dataset.indicators().len(), count);
         println!(
@@ -89,25 +93,6 @@ async fn run(dir: PathBuf, count: usize, batch: usize, loads: usize) {
         size as f64 / 1e6,
         size as f64 / count as f64
     );
-}
-
-/// User + system CPU time of this process so far (Linux; 0 elsewhere). The wall time of a run
-/// on a shared machine says little on its own.
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let Some((_, rest)) = stat.rsplit_once(')') else {
-        return 0.0;
-    };
-    let ticks: f64 = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|f| f.parse::<f64>().ok())
-        .sum();
-    ticks / 100.0
 }
 
 /// Resident set size of this process (Linux; 0 elsewhere). Growth during a load is memory the
