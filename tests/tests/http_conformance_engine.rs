@@ -1,6 +1,6 @@
-//! Every HTTP conformance case of mode `engine` or `both` against the real engine: a fresh
-//! embedded store, the configuration written as TOML and loaded by the engine's own loader,
-//! listeners on free loopback ports, requests over TCP.
+//! Every HTTP conformance case of mode `engine` or `both`, and every export vector, against
+//! the real engine: a fresh embedded store, the configuration written as TOML and loaded by
+//! the engine's own loader, listeners on free loopback ports, requests over TCP.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -11,13 +11,15 @@ use feedgate::store::IncidentStore;
 use feedgate_engine::app::Engine;
 use feedgate_engine::config::EngineConfig;
 use feedgate_store_embedded::EmbeddedStore;
+use feedgate_tests::export_vectors::{ExportVector, load_all};
 use feedgate_tests::http_client::send;
-use feedgate_tests::http_vectors::{Case, check_response, json_matches, load_cases, seed_data};
+use feedgate_tests::http_vectors::{
+    Case, Pair, Setup, SetupInstance, check_response, json_matches, load_cases, seed_data,
+};
 use serde_json::{Map, Value, json};
 
-fn config_toml(case: &Case) -> String {
+fn config_toml(s: &Setup) -> String {
     let mut root = Map::new();
-    let s = &case.setup;
     if let Some(u) = &s.universal_credentials {
         root.insert(
             "universal_credentials".into(),
@@ -42,34 +44,62 @@ fn config_toml(case: &Case) -> String {
     toml::to_string(&Value::Object(root)).expect("case setup as toml")
 }
 
+/// A running engine over a fresh store seeded with `setup`: its instances' addresses by name.
+struct Running {
+    addrs: HashMap<String, SocketAddr>,
+    deployment: Arc<Deployment<EmbeddedStore>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Running {
+    async fn start(setup: &Setup, origin: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedStore::open(dir.path()).expect("open store");
+        seed_data(&store, setup).await;
+        let config = EngineConfig::parse(
+            &config_toml(setup),
+            origin,
+            &HashMap::<String, String>::new(),
+        )
+        .expect("config loads");
+        let engine = Engine::start(&config, store).await.expect("engine starts");
+        let addrs: HashMap<String, SocketAddr> = engine
+            .urls()
+            .into_iter()
+            .map(|(name, url)| {
+                let addr = url
+                    .trim_start_matches("http://")
+                    .trim_end_matches('/')
+                    .parse()
+                    .expect("bound address");
+                (name, addr)
+            })
+            .collect();
+        let deployment = Arc::clone(engine.deployment());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(engine.run(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            addrs,
+            deployment,
+            stop,
+            server,
+            _dir: dir,
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+    }
+}
+
 async fn run_case(case: &Case) -> Vec<String> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = EmbeddedStore::open(dir.path()).expect("open store");
-    seed_data(&store, &case.setup).await;
-    let config = EngineConfig::parse(
-        &config_toml(case),
-        &case.name,
-        &HashMap::<String, String>::new(),
-    )
-    .expect("case config loads");
-    let engine = Engine::start(&config, store).await.expect("engine starts");
-    let addrs: HashMap<String, SocketAddr> = engine
-        .urls()
-        .into_iter()
-        .map(|(name, url)| {
-            let addr = url
-                .trim_start_matches("http://")
-                .trim_end_matches('/')
-                .parse()
-                .expect("bound address");
-            (name, addr)
-        })
-        .collect();
-    let deployment: Arc<Deployment<EmbeddedStore>> = Arc::clone(engine.deployment());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(engine.run(async {
-        let _ = stopped.await;
-    }));
+    let running = Running::start(&case.setup, &case.name).await;
+    let (addrs, deployment) = (&running.addrs, &running.deployment);
     let mut problems = Vec::new();
     let mut prev_etag: Option<String> = None;
     for (i, step) in case.steps.iter().enumerate() {
@@ -120,8 +150,7 @@ async fn run_case(case: &Case) -> Vec<String> {
         }
         prev_etag = resp.header("etag").map(str::to_owned);
     }
-    let _ = stop.send(());
-    let _ = server.await;
+    running.stop().await;
     problems
 }
 
@@ -154,6 +183,76 @@ async fn every_engine_case_passes_over_http() {
         failures.is_empty(),
         "{} of {ran} cases failed:\n{}",
         failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// One export vector through the engine: its indicators imported into the store, its instance
+/// parameters (and credentials) in the TOML file, its request over HTTP.
+async fn run_vector(v: &ExportVector) -> Vec<String> {
+    let mut params = v.instance_params.clone();
+    let credentials = params.remove("credentials").map(|c| Pair {
+        username: c["identifier"].as_str().expect("identifier").to_owned(),
+        password: c["password"].as_str().expect("password").to_owned(),
+    });
+    let setup = Setup {
+        universal_credentials: None,
+        instances: vec![SetupInstance {
+            name: "edl".into(),
+            kind: "export".into(),
+            params,
+            credentials,
+        }],
+        lists: Map::new(),
+        indicators: v.indicators.clone(),
+        master_secret: None,
+        api_keys: Vec::new(),
+    };
+    let running = Running::start(&setup, &v.name).await;
+    let q = v.query_string();
+    let target = if q.is_empty() {
+        v.request.path.clone()
+    } else {
+        format!("{}?{q}", v.request.path)
+    };
+    let resp = send(
+        running.addrs["edl"],
+        &v.request.method,
+        &target,
+        &v.headers(),
+        None,
+    )
+    .await
+    .expect("request answered");
+    let problems = v.check(resp.status, |n| resp.header(n), &resp.body);
+    running.stop().await;
+    problems
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_export_vector_passes_through_the_engine_over_http() {
+    let vectors = load_all();
+    assert!(
+        vectors.len() >= 200,
+        "expected the whole vector set, found {}",
+        vectors.len()
+    );
+    let mut failures = Vec::new();
+    for (path, v) in &vectors {
+        let problems = run_vector(v).await;
+        if !problems.is_empty() {
+            failures.push(format!(
+                "{}:\n  {}",
+                path.file_name().and_then(|n| n.to_str()).unwrap_or("?"),
+                problems.join("\n  ")
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors failed:\n{}",
+        failures.len(),
+        vectors.len(),
         failures.join("\n")
     );
 }
