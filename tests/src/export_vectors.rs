@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::http_vectors::{Pair, Setup, SetupInstance};
+
 /// One vector file.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ExportVector {
@@ -64,7 +66,58 @@ pub fn load_all() -> Vec<(PathBuf, ExportVector)> {
         .collect()
 }
 
+/// Fails, listing every vector with its problems, unless all passed; `results` holds each
+/// vector's path and what its check found.
+pub fn assert_all_passed(results: &[(PathBuf, Vec<String>)]) {
+    assert!(
+        results.len() >= 200,
+        "expected the whole vector set, found {}",
+        results.len()
+    );
+    let failures: Vec<String> = results
+        .iter()
+        .filter(|(_, problems)| !problems.is_empty())
+        .map(|(path, problems)| {
+            format!(
+                "{}:\n  {}",
+                path.file_name().and_then(|n| n.to_str()).unwrap_or("?"),
+                problems.join("\n  ")
+            )
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors failed:\n{}",
+        failures.len(),
+        results.len(),
+        failures.join("\n")
+    );
+}
+
 impl ExportVector {
+    /// The vector as a deployment: one export instance `edl` with the vector's parameters and
+    /// its credentials (when set), and the vector's indicators stored. No universal pair.
+    pub fn setup(&self) -> Setup {
+        let mut params = self.instance_params.clone();
+        let credentials = params.remove("credentials").map(|c| Pair {
+            username: c["identifier"].as_str().expect("identifier").to_owned(),
+            password: c["password"].as_str().expect("password").to_owned(),
+        });
+        Setup {
+            universal_credentials: None,
+            instances: vec![SetupInstance {
+                name: "edl".into(),
+                kind: "export".into(),
+                params,
+                credentials,
+            }],
+            lists: Map::new(),
+            indicators: self.indicators.clone(),
+            master_secret: None,
+            api_keys: Vec::new(),
+        }
+    }
+
     /// The query string as a client sends it; an empty value is a bare name (`?sp`).
     pub fn query_string(&self) -> String {
         let mut parts = Vec::new();

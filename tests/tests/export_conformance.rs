@@ -7,7 +7,7 @@ use feedgate::http::Request;
 use feedgate::http::gate::{ExportInstance, serve_export};
 use feedgate::instant::Instant;
 use feedgate::{Dataset, Indicator};
-use feedgate_tests::export_vectors::{ExportVector, load_all};
+use feedgate_tests::export_vectors::{ExportVector, assert_all_passed, load_all};
 
 fn instance(v: &ExportVector) -> ExportInstance {
     let mut params = v.instance_params.clone();
@@ -35,35 +35,21 @@ fn request(v: &ExportVector) -> Request {
 
 #[test]
 fn every_export_vector_passes_through_the_request_path() {
-    let vectors = load_all();
-    assert!(
-        vectors.len() >= 200,
-        "expected the whole vector set, found {}",
-        vectors.len()
-    );
-    let mut failures = Vec::new();
-    for (path, v) in &vectors {
-        let indicators: Vec<Indicator> = v
-            .indicators
-            .iter()
-            .map(|i| serde_json::from_value(i.clone()).expect("indicator"))
-            .collect();
-        let dataset = Dataset::new(indicators, 1, Instant::from_unix_millis(0));
-        let resp = serve_export(&instance(v), None, &dataset, &request(v), Instant::now());
-        let problems = v.check(resp.status, |name| resp.header(name), &resp.body);
-        if !problems.is_empty() {
-            failures.push(format!(
-                "{}:\n  {}",
-                path.file_name().and_then(|n| n.to_str()).unwrap_or("?"),
-                problems.join("\n  ")
-            ));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} vectors failed:\n{}",
-        failures.len(),
-        vectors.len(),
-        failures.join("\n")
-    );
+    let results: Vec<_> = load_all()
+        .into_iter()
+        .map(|(path, v)| {
+            let indicators: Vec<Indicator> = v
+                .indicators
+                .iter()
+                .map(|i| serde_json::from_value(i.clone()).expect("indicator"))
+                .collect();
+            let dataset = Dataset::new(indicators, 1, Instant::from_unix_millis(0));
+            let resp = serve_export(&instance(&v), None, &dataset, &request(&v), Instant::now());
+            (
+                path,
+                v.check(resp.status, |name| resp.header(name), &resp.body),
+            )
+        })
+        .collect();
+    assert_all_passed(&results);
 }

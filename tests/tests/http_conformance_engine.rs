@@ -11,10 +11,10 @@ use feedgate::store::IncidentStore;
 use feedgate_engine::app::Engine;
 use feedgate_engine::config::EngineConfig;
 use feedgate_store_embedded::EmbeddedStore;
-use feedgate_tests::export_vectors::{ExportVector, load_all};
+use feedgate_tests::export_vectors::{ExportVector, assert_all_passed, load_all};
 use feedgate_tests::http_client::send;
 use feedgate_tests::http_vectors::{
-    Case, Pair, Setup, SetupInstance, check_response, json_matches, load_cases, seed_data,
+    Case, Setup, check_response, json_matches, load_cases, seed_data,
 };
 use serde_json::{Map, Value, json};
 
@@ -190,25 +190,7 @@ async fn every_engine_case_passes_over_http() {
 /// One export vector through the engine: its indicators imported into the store, its instance
 /// parameters (and credentials) in the TOML file, its request over HTTP.
 async fn run_vector(v: &ExportVector) -> Vec<String> {
-    let mut params = v.instance_params.clone();
-    let credentials = params.remove("credentials").map(|c| Pair {
-        username: c["identifier"].as_str().expect("identifier").to_owned(),
-        password: c["password"].as_str().expect("password").to_owned(),
-    });
-    let setup = Setup {
-        universal_credentials: None,
-        instances: vec![SetupInstance {
-            name: "edl".into(),
-            kind: "export".into(),
-            params,
-            credentials,
-        }],
-        lists: Map::new(),
-        indicators: v.indicators.clone(),
-        master_secret: None,
-        api_keys: Vec::new(),
-    };
-    let running = Running::start(&setup, &v.name).await;
+    let running = Running::start(&v.setup(), &v.name).await;
     let q = v.query_string();
     let target = if q.is_empty() {
         v.request.path.clone()
@@ -231,28 +213,10 @@ async fn run_vector(v: &ExportVector) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_export_vector_passes_through_the_engine_over_http() {
-    let vectors = load_all();
-    assert!(
-        vectors.len() >= 200,
-        "expected the whole vector set, found {}",
-        vectors.len()
-    );
-    let mut failures = Vec::new();
-    for (path, v) in &vectors {
-        let problems = run_vector(v).await;
-        if !problems.is_empty() {
-            failures.push(format!(
-                "{}:\n  {}",
-                path.file_name().and_then(|n| n.to_str()).unwrap_or("?"),
-                problems.join("\n  ")
-            ));
-        }
+    let mut results = Vec::new();
+    for (path, v) in load_all() {
+        let problems = run_vector(&v).await;
+        results.push((path, problems));
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} vectors failed:\n{}",
-        failures.len(),
-        vectors.len(),
-        failures.join("\n")
-    );
+    assert_all_passed(&results);
 }

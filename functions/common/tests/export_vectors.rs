@@ -9,9 +9,8 @@
 mod support;
 
 use feedgate::Indicator;
-use feedgate_tests::export_vectors::{ExportVector, load_all};
-use feedgate_tests::http_vectors::{Pair, Setup, SetupInstance};
-use serde_json::Map;
+use feedgate_tests::export_vectors::{ExportVector, assert_all_passed, load_all};
+use feedgate_tests::http_vectors::{Pair, Setup};
 use support::{Gateway, fresh_store, seed};
 
 /// The pair configured as universal credentials for vectors without credentials.
@@ -21,50 +20,29 @@ const UNIVERSAL_HEADER: &str = "Basic dmVjdG9yLXVzZXI6VmVjdG9yLVBhc3MtMQ==";
 
 /// The case setup and request headers for one vector in serverless mode.
 fn setup_and_headers(v: &ExportVector) -> (Setup, Vec<(String, String)>) {
-    let mut params = v.instance_params.clone();
-    let credentials = params.remove("credentials").map(|c| Pair {
-        username: c["identifier"].as_str().expect("identifier").to_owned(),
-        password: c["password"].as_str().expect("password").to_owned(),
-    });
+    let mut setup = v.setup();
     let mut headers = v.headers();
     let sends_authorization = headers
         .iter()
         .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
-    let universal = credentials.is_none().then(|| Pair {
-        username: UNIVERSAL.0.into(),
-        password: UNIVERSAL.1.into(),
-    });
-    if credentials.is_none() && !sends_authorization {
-        headers.push(("Authorization".into(), UNIVERSAL_HEADER.into()));
+    let open = setup.instances.iter().all(|i| i.credentials.is_none());
+    if open {
+        setup.universal_credentials = Some(Pair {
+            username: UNIVERSAL.0.into(),
+            password: UNIVERSAL.1.into(),
+        });
+        if !sends_authorization {
+            headers.push(("Authorization".into(), UNIVERSAL_HEADER.into()));
+        }
     }
-    let setup = Setup {
-        universal_credentials: universal,
-        instances: vec![SetupInstance {
-            name: "edl".into(),
-            kind: "export".into(),
-            params,
-            credentials,
-        }],
-        lists: Map::new(),
-        indicators: v.indicators.clone(),
-        master_secret: None,
-        api_keys: Vec::new(),
-    };
     (setup, headers)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_export_vector_passes_through_authorizer_and_export_handler() {
-    let vectors = load_all();
-    assert!(
-        vectors.len() >= 200,
-        "expected the whole vector set, found {}",
-        vectors.len()
-    );
-    let mut failures = Vec::new();
-    for (path, v) in &vectors {
+    let mut results = Vec::new();
+    for (path, mut v) in load_all() {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?");
-        let mut v = v.clone();
         // Indicators parse as the store's records (the vectors' own shape).
         for i in &v.indicators {
             let _: Indicator = serde_json::from_value(i.clone()).expect("indicator");
@@ -95,15 +73,7 @@ async fn every_export_vector_passes_through_authorizer_and_export_handler() {
             .send(&v.request.method, &target, &headers, None)
             .await;
         let problems = v.check(resp.status, |n| resp.header(n), &resp.body);
-        if !problems.is_empty() {
-            failures.push(format!("{name}:\n  {}", problems.join("\n  ")));
-        }
+        results.push((path, problems));
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} vectors failed:\n{}",
-        failures.len(),
-        vectors.len(),
-        failures.join("\n")
-    );
+    assert_all_passed(&results);
 }
