@@ -3,9 +3,8 @@
 //!
 //! Each case is rendered twice from the same dataset. The first render of a dataset also
 //! builds what the dataset keeps for every later render at the same version (the value
-//! index that deduplication looks values up in, and the buffer of every value in export
-//! order); it is printed as `first`. Every later poll of the same data pays only the render
-//! itself, printed as `render`.
+//! index that deduplication looks values up in); it is printed as `first`. Every later poll
+//! of the same data pays only the render itself, printed as `render`.
 
 use feedgate::export::args::ExportParams;
 use feedgate::http::Request;

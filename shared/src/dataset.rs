@@ -33,8 +33,6 @@ struct Inner {
     value_bytes: usize,
     /// Built on first use: renders that deduplicate lines need it, JSON ones do not.
     index: OnceLock<Option<ValueIndex>>,
-    /// Built on first use by renders that read every value.
-    values: OnceLock<Option<Values>>,
     /// Query field columns by field name.
     columns: Mutex<HashMap<&'static str, ColumnSlot>>,
     /// Built on first use by render caches and selections.
@@ -53,7 +51,6 @@ impl Dataset {
                 version,
                 modified,
                 index: OnceLock::new(),
-                values: OnceLock::new(),
                 columns: Mutex::new(HashMap::new()),
                 expirations: OnceLock::new(),
             }),
@@ -146,57 +143,6 @@ impl Dataset {
         cell.get_or_init(|| FieldColumn::build(&self.inner.indicators, key).map(Arc::new))
             .clone()
     }
-
-    /// Every value in one buffer, or `None` when they total 4 GiB or more.
-    ///
-    /// Each indicator keeps its value in its own allocation, next to its fields, so a pass
-    /// over every value of a large dataset waits on one cache miss per value; over this copy,
-    /// in export order, the same pass streams through memory. Built on first use (one pass
-    /// over the values, `value_bytes` plus four bytes per indicator) and kept with the data.
-    pub fn values(&self) -> Option<&Values> {
-        self.inner
-            .values
-            .get_or_init(|| Values::build(&self.inner.indicators, self.inner.value_bytes))
-            .as_ref()
-    }
-}
-
-/// The values of a dataset, in export order, in one buffer.
-#[derive(Debug)]
-pub struct Values {
-    text: String,
-    /// `ends[p]`: where the value of indicator `p` ends in `text`; it starts where the previous
-    /// one ends.
-    ends: Box<[u32]>,
-}
-
-impl Values {
-    /// The values of `indicators`, whose lengths sum to `total`.
-    fn build(indicators: &[Indicator], total: usize) -> Option<Self> {
-        u32::try_from(total).ok()?;
-        let mut text = String::with_capacity(total);
-        let mut ends = Vec::with_capacity(indicators.len());
-        for indicator in indicators {
-            text.push_str(indicator.value());
-            ends.push(u32::try_from(text.len()).ok()?);
-        }
-        Some(Self {
-            text,
-            ends: ends.into_boxed_slice(),
-        })
-    }
-
-    /// The value of the indicator at `position`, if in range.
-    #[inline]
-    pub fn get(&self, position: u32) -> Option<&str> {
-        let p = position as usize;
-        let end = *self.ends.get(p)? as usize;
-        let start = match p.checked_sub(1) {
-            Some(before) => *self.ends.get(before)? as usize,
-            None => 0,
-        };
-        self.text.get(start..end)
-    }
 }
 
 /// What decides, for any instant, whether a dataset has expired indicators.
@@ -267,27 +213,6 @@ mod tests {
         assert!(d.expires_between(at.add_nanos(-1), at));
         assert!(!d.expires_between(at, at.add_nanos(1_000)));
         assert!(!d.expires_between(Instant::from_unix_millis(0), at.add_nanos(-1)));
-    }
-
-    #[test]
-    fn keeps_every_value_in_one_buffer() {
-        let values = ["a", "", "Straße", "🦀x", "", "1.1.1.1"];
-        let d = Dataset::new(
-            values
-                .iter()
-                .map(|v| Indicator::new(*v, IndicatorType::Domain))
-                .collect::<Vec<_>>(),
-            1,
-            Instant::from_unix_millis(0),
-        );
-        let all = d.values().expect("small");
-        for (p, want) in values.iter().enumerate() {
-            assert_eq!(all.get(p as u32), Some(*want), "{p}");
-        }
-        assert_eq!(all.get(values.len() as u32), None);
-        assert_eq!(all.get(u32::MAX), None);
-        let empty = Dataset::new(Vec::new(), 1, Instant::from_unix_millis(0));
-        assert_eq!(empty.values().expect("empty").get(0), None);
     }
 
     #[test]

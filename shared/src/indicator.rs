@@ -5,6 +5,7 @@ use std::hash::BuildHasher;
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
+use compact_str::CompactString;
 use hashbrown::HashTable;
 
 use serde::{Deserialize, Serialize};
@@ -86,25 +87,51 @@ impl fmt::Display for IndicatorType {
 }
 
 /// Expiry as derived once from the stored fields, so selection does not look it up per poll.
-/// Kept small and inline: selection reads it for every indicator.
+/// One word, so that the record the export loop walks stays one cache line: an instant is
+/// Unix nanoseconds, clamped to what an `i64` holds (years 1678 to 2262: an instant before is
+/// expired and one after is not, for every `now` in between), and the three highest values
+/// stand for the states without an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expiry {
+struct Expiry(i64);
+
+/// What an [`Expiry`] says.
+enum ExpiryState {
     /// Neither `expirationStatus` nor a parseable `expiration`: always active.
     Never,
     /// `expirationStatus` stored explicitly (as XSOAR exports do): `true` when `expired`.
     Explicit(bool),
-    /// Expired from this instant on (Unix seconds and nanoseconds, UTC).
-    At(i64, u32),
+    /// Expired from this instant on.
+    At(Instant),
 }
 
 impl Expiry {
+    const NEVER: Self = Self(i64::MAX);
+    const EXPLICIT_ACTIVE: Self = Self(i64::MAX - 1);
+    const EXPLICIT_EXPIRED: Self = Self(i64::MAX - 2);
+    /// The latest instant an expiry holds.
+    const LATEST: i64 = i64::MAX - 3;
+
     fn at(instant: Instant) -> Self {
-        let nanos = instant.unix_nanos();
-        let secs = nanos.div_euclid(1_000_000_000);
-        let frac = nanos.rem_euclid(1_000_000_000) as u32;
-        match i64::try_from(secs) {
-            Ok(secs) => Self::At(secs, frac),
-            Err(_) => Self::Never,
+        let nanos = instant
+            .unix_nanos()
+            .clamp(i128::from(i64::MIN), i128::from(Self::LATEST));
+        Self(i64::try_from(nanos).unwrap_or(Self::LATEST))
+    }
+
+    fn explicit(expired: bool) -> Self {
+        if expired {
+            Self::EXPLICIT_EXPIRED
+        } else {
+            Self::EXPLICIT_ACTIVE
+        }
+    }
+
+    fn state(self) -> ExpiryState {
+        match self {
+            Self::NEVER => ExpiryState::Never,
+            Self::EXPLICIT_ACTIVE => ExpiryState::Explicit(false),
+            Self::EXPLICIT_EXPIRED => ExpiryState::Explicit(true),
+            Self(nanos) => ExpiryState::At(Instant::from_unix_nanos(i128::from(nanos))),
         }
     }
 }
@@ -290,7 +317,7 @@ impl BlobInterner {
             self.table = HashTable::new();
         }
         Ok(Indicator {
-            value: value.into(),
+            value: CompactString::new(value),
             kind,
             expiry,
             extra: Some(extra),
@@ -312,7 +339,9 @@ pub type Blobs<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
 /// shows.
 #[derive(Debug, Clone)]
 pub struct Indicator {
-    value: Box<str>,
+    /// Inline up to 24 bytes (addresses, networks, most domains): no allocation of its own,
+    /// and read in the same cache line as the rest of the record.
+    value: CompactString,
     kind: IndicatorType,
     expiry: Expiry,
     /// `None` when the indicator has neither fields nor custom fields. Shared between
@@ -344,7 +373,7 @@ impl Indicator {
             }))
         });
         Self {
-            value: value.into().into_boxed_str(),
+            value: CompactString::from(value.into()),
             kind,
             expiry,
             extra,
@@ -362,7 +391,7 @@ impl Indicator {
     ) -> Result<Self, String> {
         let (expiry, extra) = encoded_extra(fields, custom_fields)?;
         Ok(Self {
-            value: value.into(),
+            value: CompactString::new(value),
             kind,
             expiry,
             extra: extra.map(Arc::new),
@@ -494,24 +523,19 @@ impl Indicator {
     /// Whether the indicator is expired at `now`: an explicit `expirationStatus` wins, else
     /// an `expiration` instant at or before `now` expires it.
     pub fn is_expired(&self, now: Instant) -> bool {
-        match self.expiry {
-            Expiry::Never => false,
-            Expiry::Explicit(expired) => expired,
-            Expiry::At(secs, nanos) => {
-                Instant::from_unix_nanos(i128::from(secs) * 1_000_000_000 + i128::from(nanos))
-                    <= now
-            }
+        match self.expiry.state() {
+            ExpiryState::Never => false,
+            ExpiryState::Explicit(expired) => expired,
+            ExpiryState::At(at) => at <= now,
         }
     }
 
     /// The instant this indicator expires at, when that is what decides its status (no
     /// explicit `expirationStatus`).
     pub fn expires_at(&self) -> Option<Instant> {
-        match self.expiry {
-            Expiry::At(secs, nanos) => Some(Instant::from_unix_nanos(
-                i128::from(secs) * 1_000_000_000 + i128::from(nanos),
-            )),
-            _ => None,
+        match self.expiry.state() {
+            ExpiryState::At(at) => Some(at),
+            ExpiryState::Never | ExpiryState::Explicit(_) => None,
         }
     }
 
@@ -548,11 +572,11 @@ impl Indicator {
 /// `expiration` (when a string).
 fn derive_expiry(status: Option<Option<&str>>, expiration: Option<&str>) -> Expiry {
     if let Some(status) = status {
-        return Expiry::Explicit(status.is_some_and(|s| s.eq_ignore_ascii_case("expired")));
+        return Expiry::explicit(status.is_some_and(|s| s.eq_ignore_ascii_case("expired")));
     }
     match expiration {
-        Some(s) => Instant::parse(s).map_or(Expiry::Never, Expiry::at),
-        None => Expiry::Never,
+        Some(s) => Instant::parse(s).map_or(Expiry::NEVER, Expiry::at),
+        None => Expiry::NEVER,
     }
 }
 
@@ -623,6 +647,30 @@ mod tests {
 
     fn ind(v: Value) -> Indicator {
         serde_json::from_value(v).expect("indicator json")
+    }
+
+    #[test]
+    fn expiry_instants_hold_at_the_edges_of_what_an_expiry_stores() {
+        let now = Instant::parse("2026-01-01T00:00:00Z").expect("now");
+        let at = |s: &str| ind(json!({"value":"a","type":"IP","fields":{"expiration":s}}));
+        // Beyond the years an i64 of nanoseconds spans: clamped, with the same answer.
+        assert!(at("0001-01-01T00:00:00Z").is_expired(now));
+        assert!(!at("9999-12-31T23:59:59Z").is_expired(now));
+        assert!(
+            at("9999-12-31T23:59:59Z")
+                .expires_at()
+                .is_some_and(|t| t > now)
+        );
+        // Expired from the instant itself on, to the nanosecond.
+        let edge = at("2026-01-01T00:00:00.000000001Z");
+        assert!(!edge.is_expired(now));
+        assert!(edge.is_expired(Instant::from_unix_nanos(now.unix_nanos() + 1)));
+        assert!(at("2026-01-01T00:00:00Z").is_expired(now));
+        // States without an instant are not instants, whatever the clock.
+        let explicit = ind(json!({"value":"a","type":"IP","fields":{"expirationStatus":"active"}}));
+        assert_eq!(explicit.expires_at(), None);
+        assert!(!explicit.is_expired(Instant::from_unix_nanos(i128::from(i64::MAX))));
+        assert_eq!(Indicator::new("a", IndicatorType::Ip).expires_at(), None);
     }
 
     #[test]
@@ -802,6 +850,28 @@ mod tests {
     #[test]
     fn the_record_stays_one_cache_line() {
         assert!(std::mem::size_of::<Indicator>() <= 64);
+    }
+
+    #[test]
+    fn values_of_every_length_are_kept_exactly() {
+        // Short values live in the record, longer ones on the heap: both read back as given.
+        for len in [0, 1, 15, 23, 24, 25, 64, 300] {
+            let value: String = "ab🦀".chars().cycle().take(len).collect();
+            let mut fields = Map::new();
+            fields.insert("score".into(), Value::from(len));
+            let mut blob = Vec::new();
+            crate::blob::encode(&fields, &mut blob).expect("encode");
+            for i in [
+                Indicator::new(value.clone(), IndicatorType::Url),
+                Indicator::from_blobs(&value, IndicatorType::Url, Some(&blob), None)
+                    .expect("blobs"),
+                BlobInterner::new()
+                    .indicator(&value, IndicatorType::Url, Some(&blob), None)
+                    .expect("blobs"),
+            ] {
+                assert_eq!(i.value(), value, "{len}");
+            }
+        }
     }
 
     #[test]

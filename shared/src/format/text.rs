@@ -35,16 +35,12 @@ pub fn render(selection: &Selection<'_>, req: &ExportRequest<'_>) -> Option<Text
         Collapse::On(_) => Some(Buckets::new()),
         Collapse::Off => None,
     };
-    let values = selection.dataset().values();
     for (position, indicator) in selection.iter_positions() {
         if window.is_full() && buckets.is_none() {
             break;
         }
-        let stored = values
-            .and_then(|v| v.get(position))
-            .unwrap_or_else(|| indicator.value());
         line_for(
-            stored,
+            indicator.value(),
             indicator,
             position,
             req,
