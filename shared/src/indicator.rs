@@ -231,6 +231,33 @@ fn encoded_extra(
     Ok((expiry, extra))
 }
 
+/// Fields and custom fields that many indicators share: one record, kept once. For stores
+/// whose snapshot lists each distinct field set once (the DynamoDB chunks): every indicator
+/// built with [`Indicator::with_shared_fields`] points at the same record instead of holding
+/// a copy of the maps.
+#[derive(Debug, Clone)]
+pub struct SharedFields {
+    extra: Option<Arc<Extra>>,
+    expiry: Expiry,
+}
+
+impl SharedFields {
+    /// The shared record of `fields` and `custom_fields` (none at all: no record).
+    pub fn new(fields: Map<String, Value>, custom_fields: Option<Map<String, Value>>) -> Self {
+        let expiry = derive_expiry(
+            fields.get("expirationStatus").map(|v| v.as_str()),
+            fields.get("expiration").and_then(Value::as_str),
+        );
+        let extra = (!fields.is_empty() || custom_fields.is_some()).then(|| {
+            Arc::new(Extra::decoded(Fields {
+                fields,
+                custom_fields,
+            }))
+        });
+        Self { extra, expiry }
+    }
+}
+
 /// Builds indicators from store blobs like [`Indicator::from_blobs`], sharing one field record
 /// between indicators whose blobs are the same bytes. Feeds repeat a few field sets (source,
 /// score, tags) across many indicators: those are checked, kept and decoded once, and a load
@@ -362,21 +389,23 @@ impl Indicator {
         fields: Map<String, Value>,
         custom_fields: Option<Map<String, Value>>,
     ) -> Self {
-        let expiry = derive_expiry(
-            fields.get("expirationStatus").map(|v| v.as_str()),
-            fields.get("expiration").and_then(Value::as_str),
-        );
-        let extra = (!fields.is_empty() || custom_fields.is_some()).then(|| {
-            Arc::new(Extra::decoded(Fields {
-                fields,
-                custom_fields,
-            }))
-        });
+        let SharedFields { extra, expiry } = SharedFields::new(fields, custom_fields);
         Self {
             value: CompactString::from(value.into()),
             kind,
             expiry,
             extra,
+        }
+    }
+
+    /// An indicator whose fields are the record `shared`, shared with every other indicator
+    /// built from it.
+    pub fn with_shared_fields(value: &str, kind: IndicatorType, shared: &SharedFields) -> Self {
+        Self {
+            value: CompactString::new(value),
+            kind,
+            expiry: shared.expiry,
+            extra: shared.extra.clone(),
         }
     }
 
@@ -845,6 +874,29 @@ mod tests {
             assert_eq!(ind.field("firstSeen"), Some(&Value::from(i)));
         }
         assert!(!interner.enabled && interner.table.is_empty());
+    }
+
+    #[test]
+    fn indicators_built_from_shared_fields_share_one_record() {
+        let mut fields = Map::new();
+        fields.insert("score".into(), Value::from(3));
+        fields.insert("expirationStatus".into(), Value::from("expired"));
+        let shared = SharedFields::new(fields.clone(), None);
+        let a = Indicator::with_shared_fields("a", IndicatorType::Ip, &shared);
+        let b = Indicator::with_shared_fields("b", IndicatorType::Domain, &shared);
+        let own = Indicator::with_fields("a", IndicatorType::Ip, fields, None);
+        assert_eq!(a, own);
+        assert_eq!(b.field("score"), Some(&Value::from(3)));
+        assert!(
+            a.is_expired(Instant::from_unix_millis(0))
+                && b.is_expired(Instant::from_unix_millis(0))
+        );
+        assert!(std::ptr::eq(a.fields(), b.fields()), "one record");
+        let none = SharedFields::new(Map::new(), None);
+        assert_eq!(
+            Indicator::with_shared_fields("c", IndicatorType::Ip, &none),
+            Indicator::new("c", IndicatorType::Ip)
+        );
     }
 
     #[test]

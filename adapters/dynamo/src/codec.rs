@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 
-use feedgate::indicator::{Indicator, IndicatorType};
+use feedgate::indicator::{Indicator, IndicatorType, SharedFields};
 use serde_json::{Map, Value};
 
 const MAGIC: &[u8; 4] = b"FGC1";
@@ -232,12 +232,11 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Vec<Indicator>, CodecError> {
         type_col.push(t);
     }
     let mut set_col = Vec::with_capacity(h.records);
-    let mut uses = vec![0usize; h.sets.len()];
     for _ in 0..h.records {
         let s = r.len()?;
-        *uses
-            .get_mut(s)
-            .ok_or_else(|| bad(format!("field set index {s} out of range")))? += 1;
+        if s >= h.sets.len() {
+            return Err(bad(format!("field set index {s} out of range")));
+        }
         set_col.push(s);
     }
     if !r.is_empty() {
@@ -251,28 +250,24 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Vec<Indicator>, CodecError> {
             Err(never) => match never {},
         })
         .collect();
-    // Each distinct set is parsed once; its last user takes it instead of cloning.
-    let mut parsed: Vec<Option<FieldSet>> = Vec::with_capacity(h.sets.len());
+    // Each distinct set is parsed once and shared by every indicator that uses it.
+    let mut shared = Vec::with_capacity(h.sets.len());
     for (fields, custom) in &h.sets {
-        parsed.push(Some((parse_map(fields)?, parse_optional_map(custom)?)));
+        shared.push(SharedFields::new(
+            parse_map(fields)?,
+            parse_optional_map(custom)?,
+        ));
     }
     let mut out = Vec::with_capacity(h.records);
     for ((value, t), s) in values.into_iter().zip(type_col).zip(set_col) {
-        let kind = kinds[t].clone();
-        uses[s] -= 1;
-        let (fields, custom) = if uses[s] == 0 {
-            parsed[s].take()
-        } else {
-            parsed[s].clone()
-        }
-        .ok_or_else(|| bad("field set used after its last use"))?;
-        out.push(Indicator::with_fields(value, kind, fields, custom));
+        out.push(Indicator::with_shared_fields(
+            value,
+            kinds[t].clone(),
+            &shared[s],
+        ));
     }
     Ok(out)
 }
-
-/// Fields and custom fields, decoded.
-type FieldSet = (Map<String, Value>, Option<Map<String, Value>>);
 
 fn parse_map(text: &str) -> Result<Map<String, Value>, CodecError> {
     if text.is_empty() {
