@@ -2,6 +2,7 @@
 //! then `feedgate serve` and the first poll of the whole list, then a second poll.
 //!
 //! `cargo bench -p feedgate-cli --bench import_poll [-- <count>]`
+//! (`FEEDGATE_BENCH_DIR=dir` keeps the sample file, the config and the store there.)
 //!
 //! Runs the real binary, as an operator would: the import is timed from process start to exit,
 //! the first poll from the moment the engine printed its URL to the last byte of the body
@@ -18,19 +19,29 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(1_000_000);
     let bin = env!("CARGO_BIN_EXE_feedgate");
-    let dir = tempfile::tempdir().expect("temp dir");
+    // FEEDGATE_BENCH_DIR keeps the sample file, the config and the store for a look afterwards.
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = match std::env::var_os("FEEDGATE_BENCH_DIR") {
+        Some(keep) => {
+            let keep = std::path::PathBuf::from(keep);
+            let _ = std::fs::remove_dir_all(&keep);
+            std::fs::create_dir_all(&keep).expect("create FEEDGATE_BENCH_DIR");
+            keep
+        }
+        None => temp.path().to_owned(),
+    };
 
-    let file = dir.path().join("indicators.json");
+    let file = dir.join("indicators.json");
     let json = serde_json::to_vec(&feedgate::sample::indicators(count)).expect("sample JSON");
     std::fs::write(&file, &json).expect("write sample file");
-    let config = dir.path().join("feedgate.toml");
+    let config = dir.join("feedgate.toml");
     std::fs::write(
         &config,
         format!(
             "[store]\nkind = \"embedded\"\npath = {:?}\n\n\
              [[instance]]\nname = \"bench\"\nkind = \"export\"\nport = 0\n\
              [instance.params]\nedl_size = \"{count}\"\n",
-            dir.path().join("store")
+            dir.join("store")
         ),
     )
     .expect("write config");

@@ -1,10 +1,11 @@
 //! `feedgate indicators import|delete|count`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use feedgate::Indicator;
 use feedgate::import::{self, ImportFormat};
+use feedgate::indicator::IndicatorRecord;
 use feedgate::store::{IndicatorStore, UpsertSummary};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -73,32 +74,10 @@ async fn indicators<S: IndicatorStore>(
             let mut total = UpsertSummary::default();
             let mut rejected = 0u64;
             for file in files {
-                let content =
-                    std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-                let format = forced.unwrap_or_else(|| import::detect(&content));
-                let parsed = import::parse(&content, format, kind.as_deref())
-                    .map_err(|e| format!("{}: {e}", file.display()))?;
-                for r in &parsed.rejected {
-                    eprintln!(
-                        "{}: rejected record {}: {}",
-                        file.display(),
-                        r.record,
-                        r.reason
-                    );
-                }
-                rejected += parsed.rejected.len() as u64;
-                let progress = progress_bar(parsed.records.len() as u64, &file);
-                let mut records = parsed.records.into_iter().map(Indicator::from).peekable();
-                while records.peek().is_some() {
-                    let batch: Vec<Indicator> = records.by_ref().take(BATCH).collect();
-                    let n = batch.len() as u64;
-                    // Only counted once the store acknowledged the batch as durable.
-                    let summary = store.upsert(batch).await?;
-                    total.added += summary.added;
-                    total.updated += summary.updated;
-                    progress.inc(n);
-                }
-                progress.finish_and_clear();
+                let summary = import_file(store, &file, forced, kind.as_deref()).await?;
+                total.added += summary.added;
+                total.updated += summary.updated;
+                rejected += summary.rejected;
             }
             println!(
                 "added {}, updated {}, rejected {}",
@@ -112,6 +91,134 @@ async fn indicators<S: IndicatorStore>(
         IndicatorsCommand::Count => println!("{}", store.count().await?),
     }
     Ok(())
+}
+
+/// What the reading thread hands the writing side, in file order.
+enum Read {
+    /// How many entries the file holds, when the reader knows.
+    Expect(u64),
+    /// The next batch of records, ready to store.
+    Batch(Vec<Indicator>),
+    /// A record that cannot become an indicator.
+    Rejected(import::Rejected),
+}
+
+/// The reading side of an import: records converted and gathered into batches, sent on to
+/// the store writer. When the writer has stopped (a store error), the rest is dropped.
+struct Batches {
+    to_writer: tokio::sync::mpsc::Sender<Read>,
+    batch: Vec<Indicator>,
+}
+
+impl Batches {
+    fn send(&mut self, read: Read) {
+        // An error means the writer gave up; it reports why.
+        let _ = self.to_writer.blocking_send(read);
+    }
+
+    fn flush(&mut self) {
+        if !self.batch.is_empty() {
+            let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+            self.send(Read::Batch(batch));
+        }
+    }
+}
+
+impl import::Sink for Batches {
+    fn expect(&mut self, entries: u64) {
+        self.send(Read::Expect(entries));
+    }
+
+    fn record(&mut self, record: IndicatorRecord) {
+        self.batch.push(Indicator::from(record));
+        if self.batch.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    fn reject(&mut self, record: usize, reason: String) {
+        // In file order: the records before the rejected one go first.
+        self.flush();
+        self.send(Read::Rejected(import::Rejected { record, reason }));
+    }
+}
+
+/// Counts of one file's import.
+struct FileSummary {
+    added: u64,
+    updated: u64,
+    rejected: u64,
+}
+
+/// Imports one file: a blocking thread reads it and builds batches while this task stores the
+/// previous one, so reading and writing overlap and memory holds a few batches, not the file's
+/// records. A file that cannot be read as its format at all stores nothing (the reader checks
+/// it before the first record); a store error stops the import, and only the batches the
+/// store acknowledged were counted.
+async fn import_file<S: IndicatorStore>(
+    store: &S,
+    file: &Path,
+    forced: Option<ImportFormat>,
+    default_type: Option<&str>,
+) -> Result<FileSummary, CommandError> {
+    let content = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let format = forced.unwrap_or_else(|| import::detect(&content));
+    // Line formats: one record per line at most, a fair length for the progress bar.
+    let lines = match format {
+        ImportFormat::Csv | ImportFormat::Text => {
+            content.iter().filter(|&&b| b == b'\n').count() as u64
+        }
+        ImportFormat::Json | ImportFormat::Stix => 0,
+    };
+    let default_type = default_type.map(str::to_owned);
+    let (to_writer, mut from_reader) = tokio::sync::mpsc::channel(2);
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut batches = Batches {
+            to_writer,
+            batch: Vec::with_capacity(BATCH),
+        };
+        let read = import::parse_into(&content, format, default_type.as_deref(), &mut batches);
+        batches.flush();
+        read
+    });
+    let mut progress = progress_bar(lines, file);
+    let mut summary = FileSummary {
+        added: 0,
+        updated: 0,
+        rejected: 0,
+    };
+    while let Some(read) = from_reader.recv().await {
+        match read {
+            // Before any record: the bar for the counted length replaces the guess.
+            Read::Expect(entries) => progress = progress_bar(entries, file),
+            Read::Rejected(r) => {
+                progress.suspend(|| {
+                    eprintln!(
+                        "{}: rejected record {}: {}",
+                        file.display(),
+                        r.record,
+                        r.reason
+                    );
+                });
+                summary.rejected += 1;
+                progress.inc(1);
+            }
+            Read::Batch(batch) => {
+                let n = batch.len() as u64;
+                // Only counted once the store acknowledged the batch as durable.
+                let stored = store.upsert(batch).await?;
+                summary.added += stored.added;
+                summary.updated += stored.updated;
+                progress.inc(n);
+            }
+        }
+    }
+    progress.finish_and_clear();
+    reader
+        .await
+        .map_err(|e| format!("{}: reading stopped: {e}", file.display()))?
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    Ok(summary)
 }
 
 fn progress_bar(len: u64, file: &std::path::Path) -> ProgressBar {

@@ -11,7 +11,7 @@
 use ::csv::{ByteRecord, ReaderBuilder};
 use serde_json::{Map, Value};
 
-use super::{ImportError, Parsed};
+use super::{ImportError, Sink};
 use crate::indicator::IndicatorRecord;
 
 /// Where the columns that matter are, by position.
@@ -122,14 +122,17 @@ fn reader(content: &[u8]) -> ::csv::Reader<&[u8]> {
         .from_reader(content)
 }
 
-pub(super) fn parse(content: &[u8], default_type: Option<&str>) -> Result<Parsed, ImportError> {
+pub(super) fn parse_into(
+    content: &[u8],
+    default_type: Option<&str>,
+    out: &mut dyn Sink,
+) -> Result<(), ImportError> {
     let mut reader = reader(content);
     let mut row = ByteRecord::new();
     if !read(&mut reader, &mut row)? {
         return Err(ImportError::CsvNoHeader);
     }
     let columns = Columns::from_header(&row)?;
-    let mut parsed = Parsed::default();
     while read(&mut reader, &mut row)? {
         if row.iter().all(<[u8]>::is_empty) {
             continue;
@@ -139,11 +142,11 @@ pub(super) fn parse(content: &[u8], default_type: Option<&str>) -> Result<Parsed
             .and_then(|p| usize::try_from(p.line()).ok())
             .unwrap_or(0);
         match columns.row(&row, default_type) {
-            Ok(record) => parsed.records.push(record),
-            Err(reason) => parsed.reject(line, reason),
+            Ok(record) => out.record(record),
+            Err(reason) => out.reject(line, reason),
         }
     }
-    Ok(parsed)
+    Ok(())
 }
 
 fn read(reader: &mut ::csv::Reader<&[u8]>, row: &mut ByteRecord) -> Result<bool, ImportError> {
@@ -164,7 +167,7 @@ pub(super) fn header_names_value(content: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::{ImportFormat, parse as parse_format};
+    use crate::import::{ImportFormat, Parsed, parse as parse_format};
     use serde_json::json;
 
     fn csv(content: &str, default_type: Option<&str>) -> Result<Parsed, ImportError> {

@@ -12,55 +12,93 @@ use serde::Deserializer as _;
 use serde::de::{self, Deserialize, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::{ImportError, Parsed, json_kind};
+#[cfg(test)]
+use super::Parsed;
+use super::{ImportError, Sink, json_kind};
 use crate::indicator::IndicatorRecord;
 
+#[cfg(test)]
 pub(super) fn parse(content: &[u8]) -> Result<Parsed, ImportError> {
-    match content.trim_ascii_start().first() {
-        Some(b'[') => {}
-        Some(b'{') => {
-            return Err(ImportError::NotArray(
-                "an object (a STIX bundle needs --format stix)",
-            ));
-        }
-        // Either not JSON (say so, with serde_json's position) or a lone scalar.
-        _ => {
-            return match serde_json::from_slice::<Value>(content) {
-                Err(e) => Err(ImportError::Json(e)),
-                Ok(value) => Err(ImportError::NotArray(json_kind(&value))),
-            };
-        }
-    }
-    let mut de = serde_json::Deserializer::from_slice(content);
-    let parsed = de.deserialize_seq(Records).map_err(ImportError::Json)?;
-    de.end().map_err(ImportError::Json)?;
+    let mut parsed = Parsed::default();
+    parse_into(content, &mut parsed)?;
     Ok(parsed)
 }
 
-/// The top-level array.
-struct Records;
+/// The file is a JSON array; what the array is made of is not asked.
+fn require_array(content: &[u8]) -> Result<(), ImportError> {
+    match content.trim_ascii_start().first() {
+        Some(b'[') => Ok(()),
+        Some(b'{') => Err(ImportError::NotArray(
+            "an object (a STIX bundle needs --format stix)",
+        )),
+        // Either not JSON (say so, with serde_json's position) or a lone scalar.
+        _ => match serde_json::from_slice::<Value>(content) {
+            Err(e) => Err(ImportError::Json(e)),
+            Ok(value) => Err(ImportError::NotArray(json_kind(&value))),
+        },
+    }
+}
 
-impl<'de> Visitor<'de> for Records {
-    type Value = Parsed;
+/// Checks that `content` is one well-formed JSON array, without building anything, and
+/// counts its elements.
+pub(super) fn check(content: &[u8]) -> Result<u64, ImportError> {
+    require_array(content)?;
+    let mut de = serde_json::Deserializer::from_slice(content);
+    let count = de.deserialize_seq(Count).map_err(ImportError::Json)?;
+    de.end().map_err(ImportError::Json)?;
+    Ok(count)
+}
+
+/// Counts the elements of an array, skipping over them.
+struct Count;
+
+impl<'de> Visitor<'de> for Count {
+    type Value = u64;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON array of records")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Parsed, A::Error> {
-        let mut parsed = Parsed {
-            records: Vec::with_capacity(seq.size_hint().unwrap_or(0)),
-            rejected: Vec::new(),
-        };
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
+        let mut count = 0;
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            count += 1;
+        }
+        Ok(count)
+    }
+}
+
+pub(super) fn parse_into(content: &[u8], out: &mut dyn Sink) -> Result<(), ImportError> {
+    require_array(content)?;
+    let mut de = serde_json::Deserializer::from_slice(content);
+    de.deserialize_seq(Records { out })
+        .map_err(ImportError::Json)?;
+    de.end().map_err(ImportError::Json)?;
+    Ok(())
+}
+
+/// The top-level array, each element handed to `out` as it is read.
+struct Records<'s> {
+    out: &'s mut dyn Sink,
+}
+
+impl<'de> Visitor<'de> for Records<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array of records")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut number = 0;
         while let Some(entry) = seq.next_element::<Entry>()? {
             number += 1;
             match entry {
-                Entry::Record(record) => parsed.records.push(record),
-                Entry::Rejected(reason) => parsed.reject(number, reason),
+                Entry::Record(record) => self.out.record(record),
+                Entry::Rejected(reason) => self.out.reject(number, reason),
             }
         }
-        Ok(parsed)
+        Ok(())
     }
 }
 

@@ -111,12 +111,25 @@ pub struct Parsed {
     pub rejected: Vec<Rejected>,
 }
 
-impl Parsed {
-    fn reject(&mut self, record: usize, reason: impl Into<String>) {
-        self.rejected.push(Rejected {
-            record,
-            reason: reason.into(),
-        });
+/// Where a reader puts what it reads, in file order, as it reads it: [`parse_into`] hands
+/// records on while the file is still being read, so a large import need not hold them all.
+pub trait Sink {
+    /// How many records (and rejections) the file holds, when the reader knows before the
+    /// first one (a JSON array, counted while it is checked). For progress displays.
+    fn expect(&mut self, _entries: u64) {}
+    /// The next indicator record.
+    fn record(&mut self, record: IndicatorRecord);
+    /// Record (or line) `record` could not become an indicator, for `reason`.
+    fn reject(&mut self, record: usize, reason: String);
+}
+
+impl Sink for Parsed {
+    fn record(&mut self, record: IndicatorRecord) {
+        self.records.push(record);
+    }
+
+    fn reject(&mut self, record: usize, reason: String) {
+        self.rejected.push(Rejected { record, reason });
     }
 }
 
@@ -188,13 +201,45 @@ pub fn parse(
     format: ImportFormat,
     default_type: Option<&str>,
 ) -> Result<Parsed, ImportError> {
+    let mut parsed = Parsed::default();
+    read(content, format, default_type, &mut parsed)?;
+    Ok(parsed)
+}
+
+/// Reads `content` as `format` like [`parse`], handing each record and each rejection to `out`
+/// as soon as it is read, in file order. Whatever could fail late is checked before the first
+/// record is handed on (JSON that breaks off at the end is refused before anything reaches
+/// `out`; a CSV header, a STIX bundle's shape are read first anyway): an error means `out`
+/// got no record. JSON arrays are counted during that check and the count given to
+/// [`Sink::expect`].
+pub fn parse_into(
+    content: &[u8],
+    format: ImportFormat,
+    default_type: Option<&str>,
+    out: &mut dyn Sink,
+) -> Result<(), ImportError> {
+    if format == ImportFormat::Json {
+        out.expect(json::check(strip_bom(content))?);
+    }
+    read(content, format, default_type, out)
+}
+
+fn read(
+    content: &[u8],
+    format: ImportFormat,
+    default_type: Option<&str>,
+    out: &mut dyn Sink,
+) -> Result<(), ImportError> {
     let content = strip_bom(content);
     let default_type = default_type.filter(|t| !t.is_empty());
     match format {
-        ImportFormat::Json => json::parse(content),
-        ImportFormat::Csv => csv::parse(content, default_type),
-        ImportFormat::Text => Ok(text::parse(content, default_type)),
-        ImportFormat::Stix => stix::parse(content),
+        ImportFormat::Json => json::parse_into(content, out),
+        ImportFormat::Csv => csv::parse_into(content, default_type, out),
+        ImportFormat::Text => {
+            text::parse_into(content, default_type, out);
+            Ok(())
+        }
+        ImportFormat::Stix => stix::parse_into(content, out),
     }
 }
 
@@ -275,6 +320,86 @@ mod tests {
                 String::from_utf8_lossy(content)
             );
         }
+    }
+
+    /// Collects what `parse_into` hands on, in order, with what it was told to expect.
+    #[derive(Default)]
+    struct Events {
+        expected: Option<u64>,
+        seen: Vec<String>,
+    }
+
+    impl Sink for Events {
+        fn expect(&mut self, entries: u64) {
+            self.expected = Some(entries);
+        }
+        fn record(&mut self, record: IndicatorRecord) {
+            self.seen.push(format!("record {}", record.value));
+        }
+        fn reject(&mut self, record: usize, reason: String) {
+            self.seen.push(format!("reject {record}: {reason}"));
+        }
+    }
+
+    #[test]
+    fn parse_into_hands_on_what_parse_collects_in_file_order() {
+        let cases: &[(&[u8], ImportFormat, Option<u64>)] = &[
+            (
+                br#"[{"value":"a.com","type":"Domain"}, 7, {"value":"1.2.3.4","type":"IP"}]"#,
+                ImportFormat::Json,
+                Some(3),
+            ),
+            (
+                b"value,type\na.com,Domain\n,IP\n1.2.3.4,IP\n",
+                ImportFormat::Csv,
+                None,
+            ),
+            (b"a.com\n\xFF\n1.2.3.4\n", ImportFormat::Text, None),
+        ];
+        for (content, format, expected) in cases {
+            let parsed = parse(content, *format, None).expect("parses");
+            let mut events = Events::default();
+            parse_into(content, *format, None, &mut events).expect("parses");
+            assert_eq!(events.expected, *expected, "{format}");
+            let records: Vec<String> = parsed
+                .records
+                .iter()
+                .map(|r| format!("record {}", r.value))
+                .collect();
+            let handed: Vec<&String> = events
+                .seen
+                .iter()
+                .filter(|e| e.starts_with("record"))
+                .collect();
+            assert_eq!(handed, records.iter().collect::<Vec<_>>(), "{format}");
+            assert_eq!(
+                events.seen.len(),
+                parsed.records.len() + parsed.rejected.len(),
+                "{format}"
+            );
+            // Rejections come where they are in the file: between the two records.
+            assert!(
+                events.seen[1].starts_with("reject"),
+                "{format}: {:?}",
+                events.seen
+            );
+        }
+    }
+
+    #[test]
+    fn parse_into_hands_on_nothing_from_json_that_breaks_off() {
+        let content = br#"[{"value":"a.com","type":"Domain"}, {"value":"b.com","#;
+        let mut events = Events::default();
+        let err = parse_into(content, ImportFormat::Json, None, &mut events).expect_err("broken");
+        assert!(matches!(err, ImportError::Json(_)), "{err}");
+        assert!(
+            events.seen.is_empty() && events.expected.is_none(),
+            "{:?}",
+            events.seen
+        );
+        let err = parse_into(b"{}", ImportFormat::Json, None, &mut events).expect_err("object");
+        assert!(matches!(err, ImportError::NotArray(_)), "{err}");
+        assert!(events.seen.is_empty());
     }
 
     #[test]

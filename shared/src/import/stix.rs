@@ -15,8 +15,10 @@
 
 use serde_json::{Map, Value};
 
+#[cfg(test)]
+use super::Parsed;
 use super::pattern::{self, kind_for, sco_kind};
-use super::{ImportError, Parsed, json_kind};
+use super::{ImportError, Sink, json_kind};
 use crate::indicator::IndicatorRecord;
 
 /// STIX property → field name, in the order the fields are stored.
@@ -28,7 +30,14 @@ const METADATA: [(&str, &str); 5] = [
     ("valid_until", "expiration"),
 ];
 
+#[cfg(test)]
 pub(super) fn parse(content: &[u8]) -> Result<Parsed, ImportError> {
+    let mut parsed = Parsed::default();
+    parse_into(content, &mut parsed)?;
+    Ok(parsed)
+}
+
+pub(super) fn parse_into(content: &[u8], out: &mut dyn Sink) -> Result<(), ImportError> {
     let bundle: Value = serde_json::from_slice(content).map_err(ImportError::Json)?;
     let Value::Object(mut bundle) = bundle else {
         return Err(ImportError::NotBundle(format!(
@@ -56,25 +65,27 @@ pub(super) fn parse(content: &[u8]) -> Result<Parsed, ImportError> {
             )));
         }
     };
-    let mut parsed = Parsed::default();
+    let mut records = Vec::new();
     for (index, object) in objects.iter().enumerate() {
         let number = index + 1;
         let Value::Object(object) = object else {
-            parsed.reject(
+            out.reject(
                 number,
                 format!("not an object (found {})", json_kind(object)),
             );
             continue;
         };
-        if let Err(reason) = read_object(object, &mut parsed.records) {
+        let result = read_object(object, &mut records);
+        records.drain(..).for_each(|r| out.record(r));
+        if let Err(reason) = result {
             let reason = match object.get("id") {
                 Some(Value::String(id)) => format!("{id}: {reason}"),
                 _ => reason,
             };
-            parsed.reject(number, reason);
+            out.reject(number, reason);
         }
     }
-    Ok(parsed)
+    Ok(())
 }
 
 /// Appends the indicators `object` holds (none for objects that are not indicators).

@@ -2,16 +2,15 @@
 
 use std::net::Ipv6Addr;
 
-use super::Parsed;
+use super::Sink;
 use crate::indicator::IndicatorRecord;
 
-pub(super) fn parse(content: &[u8], default_type: Option<&str>) -> Parsed {
-    let mut parsed = Parsed::default();
+pub(super) fn parse_into(content: &[u8], default_type: Option<&str>, out: &mut dyn Sink) {
     for (index, line) in content.split(|&b| b == b'\n').enumerate() {
         let number = index + 1;
         // One bad line (say a Latin-1 comment) should not cost the rest of the file.
         let Ok(line) = std::str::from_utf8(line) else {
-            parsed.reject(number, "not UTF-8");
+            out.reject(number, "not UTF-8".to_owned());
             continue;
         };
         // `trim` also takes the CR of a CRLF line ending.
@@ -20,20 +19,19 @@ pub(super) fn parse(content: &[u8], default_type: Option<&str>) -> Parsed {
             continue;
         }
         let Some(kind) = default_type.or_else(|| detect_type(value)) else {
-            parsed.reject(
+            out.reject(
                 number,
                 format!("cannot detect the type of {value:?}; give --type"),
             );
             continue;
         };
-        parsed.records.push(IndicatorRecord {
+        out.record(IndicatorRecord {
             value: value.to_owned(),
             kind: kind.to_owned(),
             fields: serde_json::Map::new(),
             custom_fields: None,
         });
     }
-    parsed
 }
 
 /// The type a bare value most plausibly has, for text imports without `--type`: `IP`, `IPv6`,
@@ -186,7 +184,7 @@ fn is_name(s: &str, min_labels: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::{ImportFormat, parse as parse_format};
+    use crate::import::{ImportFormat, Parsed, parse as parse_format};
     use proptest::prelude::*;
 
     #[test]
