@@ -97,10 +97,9 @@ async fn indicators<S: IndicatorStore>(
 enum Read {
     /// How many entries the file holds, when the reader knows.
     Expect(u64),
-    /// The next batch of records, ready to store.
-    Batch(Vec<Indicator>),
-    /// A record that cannot become an indicator.
-    Rejected(import::Rejected),
+    /// The next batch: records ready to store, and the records read along with them that
+    /// cannot become indicators.
+    Batch(Vec<Indicator>, Vec<import::Rejected>),
 }
 
 /// The reading side of an import: records converted and gathered into batches, sent on to
@@ -108,6 +107,7 @@ enum Read {
 struct Batches {
     to_writer: tokio::sync::mpsc::Sender<Read>,
     batch: Vec<Indicator>,
+    rejected: Vec<import::Rejected>,
 }
 
 impl Batches {
@@ -117,9 +117,10 @@ impl Batches {
     }
 
     fn flush(&mut self) {
-        if !self.batch.is_empty() {
+        if !self.batch.is_empty() || !self.rejected.is_empty() {
             let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-            self.send(Read::Batch(batch));
+            let rejected = std::mem::take(&mut self.rejected);
+            self.send(Read::Batch(batch, rejected));
         }
     }
 }
@@ -137,9 +138,12 @@ impl import::Sink for Batches {
     }
 
     fn reject(&mut self, record: usize, reason: String) {
-        // In file order: the records before the rejected one go first.
-        self.flush();
-        self.send(Read::Rejected(import::Rejected { record, reason }));
+        // Travels with its batch: a file with many rejections must turn neither into one
+        // small write per record nor into one message per rejection.
+        self.rejected.push(import::Rejected { record, reason });
+        if self.rejected.len() >= BATCH {
+            self.flush();
+        }
     }
 }
 
@@ -176,6 +180,7 @@ async fn import_file<S: IndicatorStore>(
         let mut batches = Batches {
             to_writer,
             batch: Vec::with_capacity(BATCH),
+            rejected: Vec::new(),
         };
         let read = import::parse_into(&content, format, default_type.as_deref(), &mut batches);
         batches.flush();
@@ -191,25 +196,29 @@ async fn import_file<S: IndicatorStore>(
         match read {
             // Before any record: the bar for the counted length replaces the guess.
             Read::Expect(entries) => progress = progress_bar(entries, file),
-            Read::Rejected(r) => {
-                progress.suspend(|| {
-                    eprintln!(
-                        "{}: rejected record {}: {}",
-                        file.display(),
-                        r.record,
-                        r.reason
-                    );
-                });
-                summary.rejected += 1;
-                progress.inc(1);
-            }
-            Read::Batch(batch) => {
+            Read::Batch(batch, rejected) => {
+                if !rejected.is_empty() {
+                    progress.suspend(|| {
+                        for r in &rejected {
+                            eprintln!(
+                                "{}: rejected record {}: {}",
+                                file.display(),
+                                r.record,
+                                r.reason
+                            );
+                        }
+                    });
+                    summary.rejected += rejected.len() as u64;
+                    progress.inc(rejected.len() as u64);
+                }
                 let n = batch.len() as u64;
-                // Only counted once the store acknowledged the batch as durable.
-                let stored = store.upsert(batch).await?;
-                summary.added += stored.added;
-                summary.updated += stored.updated;
-                progress.inc(n);
+                if n > 0 {
+                    // Only counted once the store acknowledged the batch as durable.
+                    let stored = store.upsert(batch).await?;
+                    summary.added += stored.added;
+                    summary.updated += stored.updated;
+                    progress.inc(n);
+                }
             }
         }
     }
