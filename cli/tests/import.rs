@@ -2,17 +2,11 @@
 //! a large file with rejections between its records is counted exactly, rejections named in
 //! file order.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn feedgate(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_feedgate"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .expect("feedgate runs")
-}
+use std::path::Path;
+
+use common::feedgate;
 
 fn config(dir: &Path) -> std::path::PathBuf {
     let config = dir.join("feedgate.toml");

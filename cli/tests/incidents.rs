@@ -1,10 +1,13 @@
 //! `feedgate incidents list` / `samples` against a live engine: a webhook instance with
 //! `store_samples` keeps its newest incidents for the CLI to show; one without keeps none.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 
+use common::feedgate;
 use feedgate::store::SAMPLE_LIMIT;
 use feedgate_tests::http_client::send;
 use serde_json::Value;
@@ -29,15 +32,6 @@ fn free_base_port() -> u16 {
         }
     }
     panic!("no two consecutive free ports");
-}
-
-fn feedgate(config: &str, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_feedgate"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .expect("feedgate runs")
 }
 
 fn json_names(out: &std::process::Output) -> Vec<String> {
