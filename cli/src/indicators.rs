@@ -167,12 +167,13 @@ async fn import_file<S: IndicatorStore>(
 ) -> Result<FileSummary, CommandError> {
     let content = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let format = forced.unwrap_or_else(|| import::detect(&content));
-    // Line formats: one record per line at most, a fair length for the progress bar.
+    // Line formats: one record per line at most, a fair length for the progress bar (counted
+    // only when there is a bar to show).
     let lines = match format {
-        ImportFormat::Csv | ImportFormat::Text => {
+        ImportFormat::Csv | ImportFormat::Text if showing_progress() => {
             content.iter().filter(|&&b| b == b'\n').count() as u64
         }
-        ImportFormat::Json | ImportFormat::Stix => 0,
+        _ => 0,
     };
     let default_type = default_type.map(str::to_owned);
     let (to_writer, mut from_reader) = tokio::sync::mpsc::channel(2);
@@ -230,9 +231,14 @@ async fn import_file<S: IndicatorStore>(
     Ok(summary)
 }
 
+/// Progress is for people: not when stderr is a pipe or a log.
+fn showing_progress() -> bool {
+    std::io::stderr().is_terminal()
+}
+
 fn progress_bar(len: u64, file: &std::path::Path) -> ProgressBar {
-    // Progress only for people: not when stderr is a pipe or a log, and not for small files.
-    if len < 100_000 || !std::io::stderr().is_terminal() {
+    // Not for small files.
+    if len < 100_000 || !showing_progress() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);

@@ -86,9 +86,8 @@ fn load_fresh(inner: &Inner, conn: &mut Connection, threads: usize) -> StoreResu
                 .collect();
             // The first range's vector has room for every range: the others are moved in
             // after, instead of all of them being copied into a new one.
-            let room = usize::try_from(span).unwrap_or(0).min(1 << 24);
-            let first =
-                scan_into(&tx, ranges[0].0, ranges[0].1, Vec::with_capacity(room)).map(Some);
+            let room = Vec::with_capacity(dense_len(low, high));
+            let first = scan_into(&tx, ranges[0].0, ranges[0].1, room).map(Some);
             let mut parts = vec![first];
             for handle in others {
                 parts.push(handle.join().unwrap_or_else(|_| {
@@ -166,9 +165,14 @@ fn scan_at(
 }
 
 fn scan(conn: &Connection, from: i64, to: i64) -> StoreResult<Vec<Indicator>> {
-    // Seqs are dense unless values were deleted: the range is a good first guess.
-    let guess = usize::try_from(to.saturating_sub(from).saturating_add(1)).unwrap_or(0);
-    scan_into(conn, from, to, Vec::with_capacity(guess.min(1 << 24)))
+    scan_into(conn, from, to, Vec::with_capacity(dense_len(from, to)))
+}
+
+/// Rows in seqs `from..=to` if none was deleted: a good first guess for a vector's capacity
+/// (seqs are dense unless values were deleted), capped.
+fn dense_len(from: i64, to: i64) -> usize {
+    let rows = to.saturating_sub(from).saturating_add(1).max(0);
+    usize::try_from(rows).unwrap_or(0).min(1 << 24)
 }
 
 /// The indicators of seqs `from..=to`, appended to `out`.

@@ -24,29 +24,36 @@ pub(super) fn parse(content: &[u8]) -> Result<Parsed, ImportError> {
     Ok(parsed)
 }
 
-/// The file is a JSON array; what the array is made of is not asked.
-fn require_array(content: &[u8]) -> Result<(), ImportError> {
+/// Reads `content`, which must be one JSON array and nothing after it, with `visitor`.
+fn read_array<'de, V: Visitor<'de>>(
+    content: &'de [u8],
+    visitor: V,
+) -> Result<V::Value, ImportError> {
     match content.trim_ascii_start().first() {
-        Some(b'[') => Ok(()),
-        Some(b'{') => Err(ImportError::NotArray(
-            "an object (a STIX bundle needs --format stix)",
-        )),
+        Some(b'[') => {}
+        Some(b'{') => {
+            return Err(ImportError::NotArray(
+                "an object (a STIX bundle needs --format stix)",
+            ));
+        }
         // Either not JSON (say so, with serde_json's position) or a lone scalar.
-        _ => match serde_json::from_slice::<Value>(content) {
-            Err(e) => Err(ImportError::Json(e)),
-            Ok(value) => Err(ImportError::NotArray(json_kind(&value))),
-        },
+        _ => {
+            return match serde_json::from_slice::<Value>(content) {
+                Err(e) => Err(ImportError::Json(e)),
+                Ok(value) => Err(ImportError::NotArray(json_kind(&value))),
+            };
+        }
     }
+    let mut de = serde_json::Deserializer::from_slice(content);
+    let value = de.deserialize_seq(visitor).map_err(ImportError::Json)?;
+    de.end().map_err(ImportError::Json)?;
+    Ok(value)
 }
 
 /// Checks that `content` is one well-formed JSON array, without building anything, and
 /// counts its elements.
 pub(super) fn check(content: &[u8]) -> Result<u64, ImportError> {
-    require_array(content)?;
-    let mut de = serde_json::Deserializer::from_slice(content);
-    let count = de.deserialize_seq(Count).map_err(ImportError::Json)?;
-    de.end().map_err(ImportError::Json)?;
-    Ok(count)
+    read_array(content, Count)
 }
 
 /// Counts the elements of an array, skipping over them.
@@ -69,12 +76,7 @@ impl<'de> Visitor<'de> for Count {
 }
 
 pub(super) fn parse_into(content: &[u8], out: &mut dyn Sink) -> Result<(), ImportError> {
-    require_array(content)?;
-    let mut de = serde_json::Deserializer::from_slice(content);
-    de.deserialize_seq(Records { out })
-        .map_err(ImportError::Json)?;
-    de.end().map_err(ImportError::Json)?;
-    Ok(())
+    read_array(content, Records { out })
 }
 
 /// The top-level array, each element handed to `out` as it is read.
