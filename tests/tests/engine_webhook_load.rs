@@ -1,12 +1,13 @@
 //! 10,000 concurrent webhook posts through the engine over HTTP: exactly 10,000 incidents,
 //! each acknowledged one stored; and one dedup key repeated many times creates one incident.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
+use common::RunningEngine;
 use feedgate::store::IncidentStore;
-use feedgate_engine::app::Engine;
 use feedgate_engine::config::EngineConfig;
 use feedgate_store_embedded::EmbeddedStore;
 use feedgate_tests::http_client::send;
@@ -31,24 +32,8 @@ async fn ten_thousand_concurrent_posts_make_ten_thousand_incidents() {
     let store = EmbeddedStore::open(dir.path()).expect("store");
     let config =
         EngineConfig::parse(CONFIG, "load", &HashMap::<String, String>::new()).expect("config");
-    let engine = Engine::start(&config, store).await.expect("engine");
-    let addrs: HashMap<String, SocketAddr> = engine
-        .urls()
-        .into_iter()
-        .map(|(n, u)| {
-            let a = u
-                .trim_start_matches("http://")
-                .trim_end_matches('/')
-                .parse()
-                .expect("addr");
-            (n, a)
-        })
-        .collect();
-    let deployment = Arc::clone(engine.deployment());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(engine.run(async {
-        let _ = stopped.await;
-    }));
+    let running = RunningEngine::start(&config, store).await;
+    let (addrs, deployment) = (&running.addrs, &running.deployment);
 
     // All posts are issued at once; a semaphore only caps open sockets (file descriptors).
     let open = Arc::new(tokio::sync::Semaphore::new(256));
@@ -102,6 +87,5 @@ async fn ten_thousand_concurrent_posts_make_ten_thousand_incidents() {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].dedup_id.as_deref(), Some("event_id:e-1"));
 
-    let _ = stop.send(());
-    let _ = server.await;
+    running.stop().await;
 }

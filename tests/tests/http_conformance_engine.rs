@@ -2,13 +2,12 @@
 //! the real engine: a fresh embedded store, the configuration written as TOML and loaded by
 //! the engine's own loader, listeners on free loopback ports, requests over TCP.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::Arc;
+mod common;
 
-use feedgate::http::serve::Deployment;
+use std::collections::HashMap;
+
+use common::RunningEngine;
 use feedgate::store::IncidentStore;
-use feedgate_engine::app::Engine;
 use feedgate_engine::config::EngineConfig;
 use feedgate_store_embedded::EmbeddedStore;
 use feedgate_tests::export_vectors::{ExportVector, assert_all_passed, load_all};
@@ -44,12 +43,9 @@ fn config_toml(s: &Setup) -> String {
     toml::to_string(&Value::Object(root)).expect("case setup as toml")
 }
 
-/// A running engine over a fresh store seeded with `setup`: its instances' addresses by name.
+/// A running engine over a fresh store seeded with `setup`, configured from its TOML.
 struct Running {
-    addrs: HashMap<String, SocketAddr>,
-    deployment: Arc<Deployment<EmbeddedStore>>,
-    stop: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<()>,
+    engine: RunningEngine,
     _dir: tempfile::TempDir,
 }
 
@@ -64,42 +60,18 @@ impl Running {
             &HashMap::<String, String>::new(),
         )
         .expect("config loads");
-        let engine = Engine::start(&config, store).await.expect("engine starts");
-        let addrs: HashMap<String, SocketAddr> = engine
-            .urls()
-            .into_iter()
-            .map(|(name, url)| {
-                let addr = url
-                    .trim_start_matches("http://")
-                    .trim_end_matches('/')
-                    .parse()
-                    .expect("bound address");
-                (name, addr)
-            })
-            .collect();
-        let deployment = Arc::clone(engine.deployment());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(engine.run(async {
-            let _ = stopped.await;
-        }));
-        Self {
-            addrs,
-            deployment,
-            stop,
-            server,
-            _dir: dir,
-        }
+        let engine = RunningEngine::start(&config, store).await;
+        Self { engine, _dir: dir }
     }
 
     async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.server.await;
+        self.engine.stop().await;
     }
 }
 
 async fn run_case(case: &Case) -> Vec<String> {
     let running = Running::start(&case.setup, &case.name).await;
-    let (addrs, deployment) = (&running.addrs, &running.deployment);
+    let (addrs, deployment) = (&running.engine.addrs, &running.engine.deployment);
     let mut problems = Vec::new();
     let mut prev_etag: Option<String> = None;
     for (i, step) in case.steps.iter().enumerate() {
@@ -198,7 +170,7 @@ async fn run_vector(v: &ExportVector) -> Vec<String> {
         format!("{}?{q}", v.request.path)
     };
     let resp = send(
-        running.addrs["edl"],
+        running.engine.addrs["edl"],
         &v.request.method,
         &target,
         &v.headers(),
