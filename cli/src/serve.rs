@@ -8,6 +8,7 @@ use feedgate_engine::app::{Engine, shutdown_signal};
 use feedgate_engine::config::{EngineConfig, ProcessEnv};
 use feedgate_store_embedded::EmbeddedStore;
 
+use crate::logbuf::{FlushGuard, LineBuffer};
 use crate::open;
 use crate::{CommandError, GlobalOptions, with_store};
 
@@ -25,7 +26,8 @@ pub struct ServeArgs {
 
 /// Runs `serve`.
 pub fn run(global: &GlobalOptions, args: ServeArgs) -> Result<(), CommandError> {
-    init_logging();
+    // Dropped last: writes the lines still buffered when the engine stops or fails.
+    let _flush = init_logging()?;
     let rt = open::runtime()?;
     rt.block_on(async {
         if args.demo {
@@ -63,18 +65,19 @@ async fn serve<S: Store + 'static>(
     Ok(())
 }
 
-/// Log lines on stderr; `RUST_LOG` overrides the default `info`. Colours only on a terminal:
-/// escape codes do not belong in a log file (and cost a little on every access line). Lines
-/// are written directly: a writer thread with a queue was measured to cost as much CPU per
-/// request in wake-ups as the writes it saves.
-fn init_logging() {
+/// Log lines on stderr, written in batches (see [`crate::logbuf`]); `RUST_LOG` overrides the
+/// default `info`. Colours only on a terminal: escape codes do not belong in a log file (and
+/// cost a little on every access line).
+fn init_logging() -> std::io::Result<FlushGuard<std::io::Stderr>> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, guard) = LineBuffer::start(std::io::stderr())?;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .try_init();
+    Ok(guard)
 }
 
 /// The demo list published by the publish-list instance.

@@ -81,11 +81,12 @@ impl IndicatorStore for EmbeddedStore {
     /// Every export poll asks: answered on the calling thread while no connection has
     /// committed since the last read (see the crate doc), else read on the blocking pool.
     async fn version(&self) -> StoreResult<DataVersion> {
-        if let Some(version) = self.inner.unchanged_version() {
-            return Ok(version);
-        }
+        let slot = match self.inner.unchanged_version() {
+            Ok(version) => return Ok(version),
+            Err(slot) => slot,
+        };
         let inner = std::sync::Arc::clone(&self.inner);
-        crate::run_blocking(move || inner.read_version()).await
+        crate::run_blocking(move || inner.read_version(slot)).await
     }
 
     async fn load(&self) -> StoreResult<Dataset> {

@@ -34,13 +34,14 @@
 //! pool of read connections that WAL lets run alongside the writer. Several processes may open
 //! one store; each waits up to a busy timeout for the write lock, then fails `Unavailable`.
 //!
-//! The one exception is the version check every export poll makes: a read connection is held
-//! for `PRAGMA data_version`, which SQLite changes whenever another connection of any process
-//! commits. While it is unchanged the version last read is still the stored one, and the check
-//! (a shared-memory read and a lock call, microseconds, never waiting: its busy timeout is
-//! zero) runs on the calling thread. Only when it changed — or the check would have to wait —
-//! is the version row read, on the blocking pool. A commit that returned before a poll started
-//! is therefore always seen by that poll.
+//! The one exception is the version check every export poll makes. Read connections (one per
+//! core, so the async worker threads do not queue on one lock) are held as probes: the version
+//! last read is still the stored one while SQLite's wal-index header in shared memory is
+//! unchanged (one `pread`, no lock; see [`walindex`]) or, failing that, while `PRAGMA
+//! data_version` is (a lock call, never waiting: its busy timeout is zero). Both change whenever
+//! any connection of any process commits. The check runs on the calling thread; only when the
+//! store changed — or the check would have to wait — is the version row read, on the blocking
+//! pool. A commit that returned before a poll started is therefore always seen by that poll.
 //!
 //! # Errors
 //!
@@ -56,6 +57,7 @@ mod keys;
 mod load;
 mod records;
 mod schema;
+mod walindex;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -66,6 +68,7 @@ use feedgate::store::{DataVersion, StoreError, StoreResult};
 use rusqlite::Connection;
 
 use crate::error::SqlResultExt;
+use crate::walindex::WalIndex;
 
 pub use schema::SCHEMA_VERSION;
 
@@ -90,8 +93,9 @@ struct Inner {
     /// any process), so a load that finds the same version can hand this out without reading
     /// a row.
     loaded: Mutex<Option<(DataVersion, Dataset)>>,
-    /// The version probe (see the crate doc).
-    probe: Mutex<Probe>,
+    /// The version probes (see the crate doc): one slot per core, opened on first use, so the
+    /// async worker threads do not queue on one connection's lock.
+    probes: Box<[Mutex<Option<Probe>>]>,
 }
 
 /// A read connection kept for `PRAGMA data_version`, with the version it last read.
@@ -100,8 +104,20 @@ struct Probe {
     /// Busy timeout zero: a check that would wait fails instead, and the caller takes the
     /// blocking path.
     conn: Connection,
-    /// `(data_version, version)`, the version read after that `data_version`.
-    seen: Option<(i64, DataVersion)>,
+    /// The database's wal-index, read without locks (see [`walindex`]); opened once the probe
+    /// has read through SQLite.
+    wal: Option<WalIndex>,
+    /// What the last exact read found.
+    seen: Option<Seen>,
+}
+
+/// The version read through SQLite, with the wal-index header and `data_version` taken before
+/// it: while either is unchanged, no connection has committed since, and `version` is current.
+#[derive(Debug)]
+struct Seen {
+    header: Option<walindex::Header>,
+    data_version: i64,
+    version: DataVersion,
 }
 
 impl EmbeddedStore {
@@ -120,18 +136,14 @@ impl EmbeddedStore {
         let mut writer = schema::connect(&file)?;
         schema::tune_writer(&writer)?;
         schema::migrate(&mut writer)?;
-        let probe = schema::connect(&file)?;
-        probe.busy_timeout(Duration::ZERO).store()?;
+        let slots = std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_PROBES));
         Ok(Self {
             inner: Arc::new(Inner {
                 file,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
                 loaded: Mutex::new(None),
-                probe: Mutex::new(Probe {
-                    conn: probe,
-                    seen: None,
-                }),
+                probes: (0..slots).map(|_| Mutex::new(None)).collect(),
             }),
         })
     }
@@ -175,28 +187,78 @@ impl EmbeddedStore {
 }
 
 impl Inner {
-    /// The version last read, if no connection has committed since: one `PRAGMA
-    /// data_version` on the probe connection, on the calling thread. `None` means "read it".
-    fn unchanged_version(&self) -> Option<DataVersion> {
-        let probe = self.probe.lock().unwrap_or_else(PoisonError::into_inner);
-        let (seen, version) = probe.seen?;
-        let now = data_version(&probe.conn).ok()?;
-        (now == seen).then_some(version)
+    /// The version last read, if no connection has committed since, on the calling thread:
+    /// the wal-index header unchanged (one `pread`), or else `PRAGMA data_version` unchanged.
+    /// `Err(slot)` means "read it, with [`Inner::read_version`] on that probe slot".
+    ///
+    /// The calling thread uses its own slot; when another thread holds it, any free one.
+    fn unchanged_version(&self) -> Result<DataVersion, usize> {
+        let own = thread_slot() % self.probes.len();
+        let (slot, mut probe) = (0..self.probes.len())
+            .map(|i| (own + i) % self.probes.len())
+            .find_map(|i| Some((i, self.probes[i].try_lock().ok()?)))
+            .unwrap_or_else(|| {
+                let probe = self.probes[own]
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                (own, probe)
+            });
+        let Some(Probe {
+            conn,
+            wal,
+            seen: Some(seen),
+        }) = probe.as_mut()
+        else {
+            return Err(slot);
+        };
+        let header = wal.as_ref().and_then(WalIndex::header);
+        if header.is_some() && header == seen.header {
+            return Ok(seen.version);
+        }
+        match data_version(conn) {
+            Ok(now) if now == seen.data_version => {
+                // No commit since `seen`, so none before `header` was read either.
+                seen.header = header;
+                Ok(seen.version)
+            }
+            _ => Err(slot),
+        }
     }
 
-    /// Reads the version row (blocking): on the probe connection, remembering it with the
-    /// `data_version` taken before it; through a pooled reader, which may wait for locks,
-    /// when the probe would have to wait.
-    fn read_version(&self) -> StoreResult<DataVersion> {
-        let mut probe = self.probe.lock().unwrap_or_else(PoisonError::into_inner);
-        let probed = data_version(&probe.conn)
-            .store()
-            .and_then(|seen| Ok((seen, indicators::read_version(&probe.conn)?)));
-        if let Ok((seen, version)) = probed {
-            probe.seen = Some((seen, version));
-            return Ok(version);
+    /// Reads the version row (blocking): on probe `slot`'s connection (opened if need be),
+    /// remembering it with the wal-index header and `data_version` taken before it; through a
+    /// pooled reader, which may wait for locks, when the probe would have to wait.
+    fn read_version(&self, slot: usize) -> StoreResult<DataVersion> {
+        let mut probe = self.probes[slot % self.probes.len()]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if probe.is_none() {
+            let conn = schema::connect(&self.file)?;
+            conn.busy_timeout(Duration::ZERO).store()?;
+            *probe = Some(Probe {
+                conn,
+                wal: None,
+                seen: None,
+            });
         }
-        probe.seen = None;
+        if let Some(probe) = probe.as_mut() {
+            let header = probe.wal.as_ref().and_then(WalIndex::header);
+            let probed = data_version(&probe.conn)
+                .store()
+                .and_then(|seen| Ok((seen, indicators::read_version(&probe.conn)?)));
+            if probe.wal.is_none() {
+                probe.wal = WalIndex::open(&self.file);
+            }
+            if let Ok((data_version, version)) = probed {
+                probe.seen = Some(Seen {
+                    header,
+                    data_version,
+                    version,
+                });
+                return Ok(version);
+            }
+            probe.seen = None;
+        }
         drop(probe);
         let conn = self.take_reader()?;
         let result = indicators::read_version(&conn);
@@ -227,6 +289,19 @@ impl Inner {
             idle.push(conn);
         }
     }
+}
+
+/// Probe slots at most, however many cores.
+const MAX_PROBES: usize = 8;
+
+/// A small number fixed for the calling thread: threads started one after another get
+/// consecutive numbers, so a runtime's worker threads spread over the probe slots.
+fn thread_slot() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    thread_local! {
+        static SLOT: usize = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    SLOT.with(|slot| *slot)
 }
 
 /// SQLite's count of commits by other connections, as seen by `conn`.
