@@ -26,7 +26,6 @@ pub mod infra;
 pub mod instances;
 pub mod keys;
 pub mod lists;
-pub mod logbuf;
 pub mod open;
 pub mod serve;
 pub mod storecmd;

@@ -8,7 +8,6 @@ use feedgate_engine::app::{Engine, shutdown_signal};
 use feedgate_engine::config::{EngineConfig, ProcessEnv};
 use feedgate_store_embedded::EmbeddedStore;
 
-use crate::logbuf::{FlushGuard, LineBuffer};
 use crate::open;
 use crate::{CommandError, GlobalOptions, with_store};
 
@@ -26,8 +25,7 @@ pub struct ServeArgs {
 
 /// Runs `serve`.
 pub fn run(global: &GlobalOptions, args: ServeArgs) -> Result<(), CommandError> {
-    // Dropped last: writes the lines still buffered when the engine stops or fails.
-    let _flush = init_logging()?;
+    init_logging();
     let rt = open::runtime()?;
     rt.block_on(async {
         if args.demo {
@@ -65,19 +63,19 @@ async fn serve<S: Store + 'static>(
     Ok(())
 }
 
-/// Log lines on stderr, written in batches (see [`crate::logbuf`]); `RUST_LOG` overrides the
-/// default `info`. Colours only on a terminal: escape codes do not belong in a log file (and
-/// cost a little on every access line).
-fn init_logging() -> std::io::Result<FlushGuard<std::io::Stderr>> {
+/// Log lines on stderr; `RUST_LOG` overrides the default `info`. Colours only on a terminal:
+/// escape codes do not belong in a log file (and cost a little on every access line). Lines
+/// are written directly: a writer thread with a queue, and later a buffer written every 50 ms
+/// by a flusher thread, were measured (`scripts/bench-engine`, interleaved runs) to save no
+/// CPU per request within this machine's noise, and both lose the last lines on a crash.
+fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let (writer, guard) = LineBuffer::start(std::io::stderr())?;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(writer)
+        .with_writer(std::io::stderr)
         .try_init();
-    Ok(guard)
 }
 
 /// The demo list published by the publish-list instance.

@@ -1,6 +1,6 @@
 //! The engine's access log, as an operator reads it: one line per request naming the instance,
-//! status, bytes, duration and client — never a secret — and every line written out when the
-//! engine stops, though lines are batched while it runs.
+//! status, bytes, duration and client — never a secret — and every line written out by the
+//! time the engine has stopped.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener};
@@ -75,7 +75,7 @@ async fn one_line_per_request_without_secrets_all_written_at_shutdown() {
     let statuses = answers.each_ref().map(|a| a.status);
     assert_eq!(statuses, [200, 401, 401, 400]);
 
-    // SIGTERM: a clean shutdown, which must write the lines still buffered.
+    // SIGTERM: a clean shutdown.
     let term = Command::new("kill")
         .args(["-TERM", &engine.id().to_string()])
         .status()
