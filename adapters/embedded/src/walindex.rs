@@ -18,6 +18,10 @@
 //! file missing or short, the copies differing (a writer mid-update), another format version,
 //! a different header — sends the check to the exact path. A commit that returned before a
 //! poll started has written its header before the poll's read, so the poll sees it.
+//!
+//! The file is opened once, after the probe connection has opened it itself: while the engine
+//! holds connections SQLite never removes it (a `-shm` file deleted by hand under running
+//! connections breaks SQLite's own readers the same way, which its documentation warns of).
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
