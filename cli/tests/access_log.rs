@@ -2,8 +2,8 @@
 //! status, bytes, duration and client — never a secret — and every line written out by the
 //! time the engine has stopped.
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::{SocketAddr, TcpListener};
+use std::io::Read;
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 
 use base64::Engine as _;
@@ -17,10 +17,7 @@ const WRONG: &str = "Wr0ng-horse-battery";
 #[tokio::test(flavor = "current_thread")]
 async fn one_line_per_request_without_secrets_all_written_at_shutdown() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    let port = common::free_ports(1);
     let config = dir.path().join("feedgate.toml");
     std::fs::write(
         &config,
@@ -45,20 +42,7 @@ async fn one_line_per_request_without_secrets_all_written_at_shutdown() {
     );
     assert!(imported.status.success(), "{imported:?}");
 
-    let mut engine = Command::new(env!("CARGO_BIN_EXE_feedgate"))
-        .arg("--config")
-        .arg(&config)
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve");
-    let stdout = engine.stdout.take().expect("stdout");
-    BufReader::new(stdout)
-        .lines()
-        .next()
-        .expect("listening line")
-        .expect("utf8");
+    let (mut engine, _out) = common::serve(config.to_str().expect("path"), 1, Stdio::piped());
 
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let basic = |password: &str| {
@@ -77,18 +61,19 @@ async fn one_line_per_request_without_secrets_all_written_at_shutdown() {
 
     // SIGTERM: a clean shutdown.
     let term = Command::new("kill")
-        .args(["-TERM", &engine.id().to_string()])
+        .args(["-TERM", &engine.0.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(term.success());
     let mut log = String::new();
     engine
+        .0
         .stderr
         .take()
         .expect("stderr")
         .read_to_string(&mut log)
         .expect("utf8 log");
-    assert!(engine.wait().expect("engine exits").success(), "{log}");
+    assert!(engine.0.wait().expect("engine exits").success(), "{log}");
 
     let access: Vec<&str> = log
         .lines()

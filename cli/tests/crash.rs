@@ -2,8 +2,7 @@
 //! that got a 200 is in the store.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,13 +10,12 @@ use std::time::Duration;
 
 use feedgate_tests::http_client::send;
 
+mod common;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_incident_survives_kill_9() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = {
-        let probe = TcpListener::bind("127.0.0.1:0").expect("probe");
-        probe.local_addr().expect("addr").port()
-    };
+    let port = common::free_ports(1);
     let config = dir.path().join("feedgate.toml");
     std::fs::write(
         &config,
@@ -28,18 +26,7 @@ async fn every_acknowledged_incident_survives_kill_9() {
     )
     .expect("config");
     let config = config.to_str().expect("path").to_owned();
-    let mut engine = Command::new(env!("CARGO_BIN_EXE_feedgate"))
-        .args(["--config", &config, "serve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve");
-    let stdout = engine.stdout.take().expect("stdout");
-    BufReader::new(stdout)
-        .lines()
-        .next()
-        .expect("listening line")
-        .expect("utf8");
+    let (mut engine, _out) = common::serve(&config, 1, Stdio::null());
 
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let running = Arc::new(AtomicBool::new(true));
@@ -63,8 +50,8 @@ async fn every_acknowledged_incident_survives_kill_9() {
         }));
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    engine.kill().expect("SIGKILL"); // Child::kill is SIGKILL on Unix
-    let _ = engine.wait();
+    engine.0.kill().expect("SIGKILL"); // Child::kill is SIGKILL on Unix
+    let _ = engine.0.wait();
     running.store(false, Ordering::Relaxed);
     let mut acknowledged = HashSet::new();
     for s in senders {

@@ -3,36 +3,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::process::Stdio;
 
 use common::feedgate;
 use feedgate::store::SAMPLE_LIMIT;
 use feedgate_tests::http_client::send;
 use serde_json::Value;
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Two consecutive free ports.
-fn free_base_port() -> u16 {
-    for _ in 0..50 {
-        let probe = TcpListener::bind("127.0.0.1:0").expect("bind probe");
-        let base = probe.local_addr().expect("addr").port();
-        drop(probe);
-        if base < 65_000 && (0..2).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("no two consecutive free ports");
-}
 
 fn json_names(out: &std::process::Output) -> Vec<String> {
     assert!(out.status.success(), "{out:?}");
@@ -46,7 +23,7 @@ fn json_names(out: &std::process::Output) -> Vec<String> {
 #[tokio::test]
 async fn samples_show_the_newest_incidents_of_instances_that_store_them() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let base = free_base_port();
+    let base = common::free_ports(2);
     let config = dir.path().join("feedgate.toml");
     std::fs::write(
         &config,
@@ -74,18 +51,7 @@ port = {quiet}
     .expect("config written");
     let config = config.to_str().expect("utf8 path");
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_feedgate"))
-        .args(["--config", config, "serve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let _engine = Running(child);
-    let mut out = BufReader::new(stdout).lines();
-    for _ in 0..2 {
-        out.next().expect("a line per instance").expect("utf8");
-    }
+    let (_engine, _out) = common::serve(config, 2, Stdio::null());
 
     let hook: SocketAddr = format!("127.0.0.1:{base}").parse().expect("addr");
     let quiet: SocketAddr = format!("127.0.0.1:{}", base + 1).parse().expect("addr");

@@ -2,33 +2,14 @@
 //! then the `curl` lines it prints (sent over TCP), checked answer by answer.
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::Running;
 use feedgate_tests::http_client::send;
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Three consecutive free ports (the demo uses base, base+1, base+2).
-fn free_base_port() -> u16 {
-    for _ in 0..50 {
-        let probe = TcpListener::bind("127.0.0.1:0").expect("bind probe");
-        let base = probe.local_addr().expect("addr").port();
-        drop(probe);
-        if base < 65_000 && (0..3).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("no three consecutive free ports");
-}
+mod common;
 
 fn start_demo(base: u16) -> (Running, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_feedgate"))
@@ -54,7 +35,7 @@ fn start_demo(base: u16) -> (Running, Vec<String>) {
 
 #[tokio::test]
 async fn demo_answers_the_curl_lines_it_prints() {
-    let base = free_base_port();
+    let base = common::free_ports(3);
     let (_demo, lines) = start_demo(base);
     let curls: Vec<&String> = lines
         .iter()
@@ -132,7 +113,7 @@ fn feedgate(args: &[&str]) -> std::process::Output {
 #[tokio::test]
 async fn config_import_and_poll_with_admin_commands_under_a_live_engine() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let base = free_base_port();
+    let base = common::free_ports(3);
     let config = dir.path().join("feedgate.toml");
     std::fs::write(
         &config,
@@ -185,18 +166,7 @@ listsToPublish = "blocked"
         "added 3, updated 0, rejected 1"
     );
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_feedgate"))
-        .args(["--config", config, "serve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let _engine = Running(child);
-    let mut out = BufReader::new(stdout).lines();
-    for _ in 0..2 {
-        out.next().expect("a line per instance").expect("utf8");
-    }
+    let (_engine, _out) = common::serve(config, 2, Stdio::null());
     let export: SocketAddr = format!("127.0.0.1:{base}").parse().expect("addr");
     let auth = vec![(
         "Authorization".to_owned(),

@@ -32,19 +32,24 @@ async fn put_secure(config: &aws_config::SdkConfig, name: &str, value: &str) {
         .expect("put parameter");
 }
 
+/// The master secret as the functions read it, from parameter `name`.
+async fn from_ssm(
+    config: &aws_config::SdkConfig,
+    name: &str,
+) -> Result<Option<MasterSecret>, String> {
+    master_secret(&MasterSource::SsmParameter(name.into()), config).await
+}
+
 #[tokio::test]
 async fn reads_the_decrypted_secure_string_from_ssm() {
     let config = moto_config().await;
     let secret = "ssm-master-secret-0123456789-abcdefghij";
     put_secure(&config, "/feedgate/test/master", secret).await;
 
-    let master = master_secret(
-        &MasterSource::SsmParameter("/feedgate/test/master".into()),
-        &config,
-    )
-    .await
-    .expect("read")
-    .expect("a master secret");
+    let master = from_ssm(&config, "/feedgate/test/master")
+        .await
+        .expect("read")
+        .expect("a master secret");
     let expected = MasterSecret::new(secret).expect("long enough");
     assert_eq!(master.key("101"), expected.key("101"));
     assert_ne!(
@@ -58,12 +63,9 @@ async fn reads_the_decrypted_secure_string_from_ssm() {
 #[tokio::test]
 async fn a_missing_or_short_parameter_is_an_error_naming_it_without_the_secret() {
     let config = moto_config().await;
-    let missing = master_secret(
-        &MasterSource::SsmParameter("/feedgate/test/absent".into()),
-        &config,
-    )
-    .await
-    .expect_err("no such parameter");
+    let missing = from_ssm(&config, "/feedgate/test/absent")
+        .await
+        .expect_err("no such parameter");
     assert!(missing.contains("/feedgate/test/absent"), "{missing}");
     assert!(
         missing.contains("FEEDGATE_MASTER_SECRET_PARAM"),
@@ -72,12 +74,9 @@ async fn a_missing_or_short_parameter_is_an_error_naming_it_without_the_secret()
 
     let short = "too-short-secret";
     put_secure(&config, "/feedgate/test/short", short).await;
-    let refused = master_secret(
-        &MasterSource::SsmParameter("/feedgate/test/short".into()),
-        &config,
-    )
-    .await
-    .expect_err("shorter than 32 bytes");
+    let refused = from_ssm(&config, "/feedgate/test/short")
+        .await
+        .expect_err("shorter than 32 bytes");
     assert!(
         refused.contains("SSM parameter /feedgate/test/short"),
         "{refused}"
