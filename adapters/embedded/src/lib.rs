@@ -98,7 +98,8 @@ struct Inner {
     probes: Box<[Mutex<Option<Probe>>]>,
 }
 
-/// A read connection kept for `PRAGMA data_version`, with the version it last read.
+/// A read connection kept for the version check (`PRAGMA data_version`, and the wal-index header
+/// beside it), with what it last read.
 #[derive(Debug)]
 struct Probe {
     /// Busy timeout zero: a check that would wait fails instead, and the caller takes the
