@@ -18,16 +18,13 @@ const WRONG: &str = "Wr0ng-horse-battery";
 async fn one_line_per_request_without_secrets_all_written_at_shutdown() {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = common::free_ports(1);
-    let config = dir.path().join("feedgate.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\npath = \"{}\"\n\n[[instance]]\nname = \"edl_fw\"\nkind = \"export\"\nport = {port}\n\
-             [instance.credentials]\nusername = \"poller\"\npassword = \"{PASSWORD}\"\n",
-            dir.path().join("data").display()
+    let config = common::write_config(
+        dir.path(),
+        &format!(
+            "[[instance]]\nname = \"edl_fw\"\nkind = \"export\"\nport = {port}\n\
+             [instance.credentials]\nusername = \"poller\"\npassword = \"{PASSWORD}\"\n"
         ),
-    )
-    .expect("config");
+    );
     let ips = dir.path().join("ips.txt");
     std::fs::write(&ips, "192.0.2.1\n192.0.2.2\n").expect("ips");
     let imported = common::feedgate(
@@ -42,7 +39,7 @@ async fn one_line_per_request_without_secrets_all_written_at_shutdown() {
     );
     assert!(imported.status.success(), "{imported:?}");
 
-    let (mut engine, _out) = common::serve(config.to_str().expect("path"), 1, Stdio::piped());
+    let (mut engine, _out) = common::serve(&config, 1, Stdio::piped());
 
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let basic = |password: &str| {

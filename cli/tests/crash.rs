@@ -16,16 +16,10 @@ mod common;
 async fn every_acknowledged_incident_survives_kill_9() {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = common::free_ports(1);
-    let config = dir.path().join("feedgate.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\npath = \"{}\"\n\n[[instance]]\nname = \"hook\"\nkind = \"webhook\"\nport = {port}\n",
-            dir.path().join("data").display()
-        ),
-    )
-    .expect("config");
-    let config = config.to_str().expect("path").to_owned();
+    let config = common::write_config(
+        dir.path(),
+        &format!("[[instance]]\nname = \"hook\"\nkind = \"webhook\"\nport = {port}\n"),
+    );
     let (mut engine, _out) = common::serve(&config, 1, Stdio::null());
 
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");

@@ -24,15 +24,10 @@ fn json_names(out: &std::process::Output) -> Vec<String> {
 async fn samples_show_the_newest_incidents_of_instances_that_store_them() {
     let dir = tempfile::tempdir().expect("temp dir");
     let base = common::free_ports(2);
-    let config = dir.path().join("feedgate.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[store]
-path = "{}"
-
-[[instance]]
+    let config = common::write_config(
+        dir.path(),
+        &format!(
+            r#"[[instance]]
 name = "hook"
 kind = "webhook"
 port = {base}
@@ -44,12 +39,10 @@ name = "quiet"
 kind = "webhook"
 port = {quiet}
 "#,
-            dir.path().join("data").display(),
             quiet = base + 1
         ),
-    )
-    .expect("config written");
-    let config = config.to_str().expect("utf8 path");
+    );
+    let config = config.as_str();
 
     let (_engine, _out) = common::serve(config, 2, Stdio::null());
 

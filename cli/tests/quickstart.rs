@@ -114,15 +114,10 @@ fn feedgate(args: &[&str]) -> std::process::Output {
 async fn config_import_and_poll_with_admin_commands_under_a_live_engine() {
     let dir = tempfile::tempdir().expect("temp dir");
     let base = common::free_ports(3);
-    let config = dir.path().join("feedgate.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[store]
-path = "{}"
-
-[universal_credentials]
+    let config = common::write_config(
+        dir.path(),
+        &format!(
+            r#"[universal_credentials]
 username = "firewall"
 password = "change-me"
 
@@ -140,12 +135,10 @@ port = {lists}
 [instance.params]
 listsToPublish = "blocked"
 "#,
-            dir.path().join("data").display(),
             lists = base + 1
         ),
-    )
-    .expect("config written");
-    let config = config.to_str().expect("utf8 path");
+    );
+    let config = config.as_str();
     let indicators = dir.path().join("iocs.json");
     std::fs::write(
         &indicators,

@@ -57,10 +57,9 @@ impl WalIndex {
         let mut both = [0u8; 2 * HEADER_LEN];
         self.shm.read_exact_at(&mut both, 0).ok()?;
         let (first, second) = both.split_at(HEADER_LEN);
+        let header: Header = first.try_into().ok()?;
         let version = u32::from_ne_bytes(first[..4].try_into().ok()?);
-        (first == second && first[IS_INIT] != 0 && version == FORMAT_VERSION)
-            .then(|| first.try_into().ok())
-            .flatten()
+        (first == second && header[IS_INIT] != 0 && version == FORMAT_VERSION).then_some(header)
     }
 }
 

@@ -6,6 +6,7 @@
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Lines};
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
 
 /// Runs the `feedgate` binary with `--config <config>` and `args`, to completion.
@@ -16,6 +17,15 @@ pub fn feedgate(config: impl AsRef<OsStr>, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("feedgate runs")
+}
+
+/// Writes `<dir>/feedgate.toml`: an embedded store in `<dir>/data`, then `rest` (instances,
+/// credentials, ...). Returns the file's path.
+pub fn write_config(dir: &Path, rest: &str) -> String {
+    let config = dir.join("feedgate.toml");
+    let store = format!("[store]\npath = \"{}\"\n\n", dir.join("data").display());
+    std::fs::write(&config, store + rest).expect("config written");
+    config.to_str().expect("utf8 path").to_owned()
 }
 
 /// A running engine, killed (SIGKILL) when dropped if it is still running.
